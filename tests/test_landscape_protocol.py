@@ -77,3 +77,18 @@ def test_tilted_double_well_stationary_points_are_exact():
     for x in t.stationary_x():
         _, g = t.energy_gradient(np.array([x, 0.0]))
         assert np.abs(g).max() < 1e-12
+
+
+def test_l2_regularization_adds_the_exact_penalty_terms(rng):
+    from levinthal.systems.regularized import L2Regularized
+
+    base = MullerBrown()
+    reg = L2Regularized(base, 0.7)
+    x = base.random_point(rng)
+    v = rng.standard_normal(2)
+    assert reg.energy(x) == pytest.approx(base.energy(x) + 0.35 * x @ x)
+    np.testing.assert_allclose(reg.energy_gradient(x)[1], base.energy_gradient(x)[1] + 0.7 * x)
+    np.testing.assert_allclose(reg.hvp(x, v), base.hessian(x) @ v + 0.7 * v)
+    np.testing.assert_allclose(reg.hessian(x), hessian_fd(reg, x), rtol=1e-5, atol=1e-4)
+    X = np.stack([base.random_point(rng) for _ in range(4)])
+    np.testing.assert_allclose(reg.energies(X), [reg.energy(xi) for xi in X])
