@@ -1,0 +1,1 @@
+"""The ``levinthal`` command: one subcommand per module in this package."""

@@ -1,0 +1,1 @@
+"""What a person looks at: HTML reports (the atlas) built from measured results."""

@@ -1,0 +1,421 @@
+"""``levinthal atlas``: the same questions asked of a physical landscape and of a network's
+loss landscape, answered side by side.
+
+For each side the atlas draws random starting points, minimises them all, merges minima that
+are the same structure up to symmetry (rigid motions, inversion and permutation of identical
+atoms for clusters; permutation of hidden units, by weight matching, for networks), classifies
+every distinct minimum by its Hessian with symmetry zero modes removed, and measures what the
+physics/learning analogy predicts: isolated minima, a funnel to a global minimum, no flat
+directions beyond symmetry, an energy that does not depend on data. The report states which of
+these hold, with the numbers that say so.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+LJ13_GLOBAL_MINIMUM = -44.326801  # Cambridge Cluster Database (Wales & Doye 1997)
+
+
+@dataclass
+class AtlasConfig:
+    """Defaults chosen to finish in a few minutes on two CPU cores."""
+
+    cluster: str = "lj13"
+    network: str = "mlp-digits"
+    cluster_starts: int = 40
+    network_starts: int = 4
+    network_l2: float = 1e-3
+    cluster_rms_tol: float = 1e-6
+    network_rms_tol: float = 1e-6
+    network_max_iterations: int = 4000
+    flat_threshold: float = 1e-6
+    seed: int = 0
+    quiet: bool = False
+
+
+@dataclass
+class MinimumRecord:
+    energy: float
+    hits: int
+    kind: str
+    index: int
+    n_zero_modes: int
+    smallest_nonzero: float
+    largest: float
+    n_flat: int
+    reason: str
+    test_energy: float | None = None
+    test_accuracy: float | None = None
+    train_accuracy: float | None = None
+
+
+@dataclass
+class SideResult:
+    """Everything measured on one landscape."""
+
+    system: str
+    dim: int
+    starts: int
+    converged: int
+    distinct: list[MinimumRecord]
+    identity: str
+    lowest_spectrum: list[float]
+    lowest_zero_mode_curvatures: list[float]
+    interpolation: dict[str, list[float]] = field(default_factory=dict)
+    seconds: float = 0.0
+    gradient_calls: int = 0
+    histories: list[dict[str, list[float]]] = field(default_factory=list, repr=False)
+    reference_energy: float | None = None
+
+
+def _progress(items: Any, quiet: bool, desc: str) -> Any:
+    from levinthal.cli.common import progress
+
+    return progress(items, quiet, desc=desc)
+
+
+def _minimise_all(land: Any, starts: list[Any], rms_tol: float, max_iterations: int,
+                  quiet: bool, desc: str) -> list[Any]:
+    from levinthal.minimize import minimize
+
+    return [
+        minimize(land, x0, method="lbfgs", rms_tol=rms_tol, max_iterations=max_iterations)
+        for x0 in _progress(starts, quiet, desc)
+    ]
+
+
+def _group(results: list[Any], same: Any) -> list[tuple[Any, int]]:
+    """Merge converged results that ``same`` says are one minimum; returns (result, hits)."""
+    groups: list[list[Any]] = []
+    for r in sorted((r for r in results if r.converged), key=lambda r: r.energy):
+        for g in groups:
+            if same(g[0], r):
+                g.append(r)
+                break
+        else:
+            groups.append([r])
+    return [(g[0], len(g)) for g in groups]
+
+
+def survey_cluster(cfg: AtlasConfig) -> SideResult:
+    """Minima of the cluster from random starts; identity by symmetry-aware alignment."""
+    from levinthal.curvature.summary import spectrum_summary
+    from levinthal.symmetry.clusters import same
+    from levinthal.systems import make_system
+
+    t0 = time.perf_counter()
+    land = make_system(cfg.cluster, seed=cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    starts = [land.random_point(rng) for _ in range(cfg.cluster_starts)]
+    results = _minimise_all(land, starts, cfg.cluster_rms_tol, 20000, cfg.quiet,
+                            f"quench {land.name}")
+
+    def same_minimum(a: Any, b: Any) -> bool:
+        return same(a.x, b.x, energy_a=a.energy, energy_b=b.energy, energy_tol=1e-5,
+                    distance_tol=1e-2)
+
+    distinct = []
+    lowest = None
+    for r, hits in _progress(_group(results, same_minimum), cfg.quiet, f"Hessians {land.name}"):
+        s = spectrum_summary(land, r.x, rms_tol=1e-4, flat_threshold=cfg.flat_threshold)
+        lowest = lowest or s
+        distinct.append(_record(r, hits, s))
+    side = SideResult(
+        system=land.name, dim=land.dim, starts=len(starts),
+        converged=sum(r.converged for r in results), distinct=distinct,
+        identity="same energy (1e-5) and aligned distance < 0.01 over rotations, inversion, "
+                 "translations and permutations",
+        lowest_spectrum=list(lowest.eigenvalues), lowest_zero_mode_curvatures=list(
+            lowest.zero_mode_curvatures),
+        gradient_calls=sum(r.counts.gradient for r in results),
+        histories=[r.history for r in results],
+        reference_energy=LJ13_GLOBAL_MINIMUM if cfg.cluster == "lj13" else None,
+    )
+    grouped = _group(results, same_minimum)
+    if len(grouped) >= 2:
+        from levinthal.symmetry.clusters import align
+
+        a, b = grouped[0][0].x, grouped[1][0].x
+        b_aligned = align(a, b, rng=np.random.default_rng(cfg.seed)).b_aligned
+        side.interpolation = _interpolate(land, a, b_aligned)
+    side.seconds = time.perf_counter() - t0
+    return side
+
+
+def survey_network(cfg: AtlasConfig) -> SideResult:
+    """Minima of the regularised training loss from random initialisations; identity up to
+    hidden-unit permutation by weight matching."""
+    from levinthal.curvature.summary import spectrum_summary
+    from levinthal.landscape import to_numpy
+    from levinthal.systems import make_system
+    from levinthal.systems.regularized import L2Regularized
+
+    t0 = time.perf_counter()
+    net = make_system(cfg.network, seed=cfg.seed)
+    land = L2Regularized(net, cfg.network_l2) if cfg.network_l2 > 0 else net
+    rng = np.random.default_rng(cfg.seed)
+    starts = [net.random_point(rng) for _ in range(cfg.network_starts)]
+    results = _minimise_all(land, starts, cfg.network_rms_tol, cfg.network_max_iterations,
+                            cfg.quiet, f"train {land.name}")
+    matcher = _weight_matcher(net)
+
+    def same_minimum(a: Any, b: Any) -> bool:
+        if abs(a.energy - b.energy) > 1e-6 * max(1.0, abs(a.energy)):
+            return False
+        return matcher(a.x, b.x)[1] < 1e-3 * float(to_numpy(a.x).std() * np.sqrt(net.dim))
+
+    grouped = _group(results, same_minimum)
+    distinct = []
+    lowest = None
+    for r, hits in _progress(grouped, cfg.quiet, f"Hessians {land.name}"):
+        s = spectrum_summary(land, r.x, rms_tol=1e-4, flat_threshold=cfg.flat_threshold)
+        lowest = lowest or s
+        rec = _record(r, hits, s)
+        if hasattr(net, "test_energy"):
+            rec.test_energy = float(net.test_energy(r.x))
+            rec.test_accuracy = float(net.test_accuracy(r.x))
+        if hasattr(net, "accuracy"):
+            rec.train_accuracy = float(net.accuracy(r.x))
+        distinct.append(rec)
+    side = SideResult(
+        system=land.name, dim=land.dim, starts=len(starts),
+        converged=sum(r.converged for r in results), distinct=distinct,
+        identity="same loss (1e-6 relative) and distance after hidden-unit permutation "
+                 "(weight matching) < 1e-3 of the parameter norm",
+        lowest_spectrum=list(lowest.eigenvalues) if lowest and lowest.eigenvalues is not None else [],
+        lowest_zero_mode_curvatures=list(lowest.zero_mode_curvatures) if lowest else [],
+        gradient_calls=sum(r.counts.gradient for r in results),
+        histories=[r.history for r in results],
+    )
+    if len(grouped) >= 2:
+        a, b = grouped[0][0].x, grouped[1][0].x
+        b_aligned, d_after, d_before = matcher(a, b)
+        side.interpolation = _interpolate(land, a, b_aligned)
+        side.interpolation["unaligned"] = _interpolate(land, a, b)["energy"]
+        side.interpolation["distance_before"] = [d_before]
+        side.interpolation["distance_after"] = [d_after]
+    side.seconds = time.perf_counter() - t0
+    return side
+
+
+def _weight_matcher(net: Any) -> Any:
+    """(x_a, x_b) -> (x_b aligned to x_a, distance after, distance before)."""
+    from levinthal.symmetry.networks import weight_matching
+
+    def match(xa: Any, xb: Any) -> tuple[Any, float, float]:
+        wm = weight_matching(xa, xb, template=net.model, rng=np.random.default_rng(0))
+        return wm.params_b_aligned, float(wm.distance_after), float(wm.distance_before)
+
+    return match
+
+
+def _interpolate(land: Any, a: Any, b: Any, n: int = 41) -> dict[str, list[float]]:
+    """Energy along the straight line (1 − t) a + t b, t ∈ [0, 1]."""
+    ts = np.linspace(0.0, 1.0, n)
+    energies = [float(land.energy(a + float(t) * (b - a))) for t in ts]
+    return {"t": ts.tolist(), "energy": energies}
+
+
+def _record(r: Any, hits: int, s: Any) -> MinimumRecord:
+    c = s.classification
+    return MinimumRecord(
+        energy=float(r.energy), hits=hits, kind=c.kind, index=int(c.index),
+        n_zero_modes=int(c.n_zero_modes), smallest_nonzero=float(s.smallest_nonflat),
+        largest=float(s.largest), n_flat=int(s.n_flat), reason=c.reason,
+    )
+
+
+def analogy_findings(cluster: SideResult, network: SideResult) -> list[tuple[str, str]]:
+    """Statements of where the physics/learning analogy holds or breaks, each decided by a
+    measured number. Returns (css class "holds"/"breaks"/"note", sentence)."""
+    out: list[tuple[str, str]] = []
+
+    def flat(side: SideResult) -> int:
+        return max((m.n_flat for m in side.distinct), default=0)
+
+    fc, fn = flat(cluster), flat(network)
+    out.append((
+        "holds" if fn == 0 else "breaks",
+        f"Isolated minima: {cluster.system} has {fc} flat direction(s) beyond its "
+        f"{cluster.distinct[0].n_zero_modes if cluster.distinct else 0} symmetry zero modes at any "
+        f"minimum found; {network.system} has up to {fn} eigenvalue(s) below the flatness threshold "
+        "that no declared symmetry explains.",
+    ))
+
+    def funnel(side: SideResult) -> float:
+        return side.distinct[0].hits / max(side.converged, 1) if side.distinct else float("nan")
+
+    pc, pn = funnel(cluster), funnel(network)
+    out.append((
+        "note",
+        f"Funnel: {pc:.0%} of converged quenches of {cluster.system} reach its lowest minimum; "
+        f"{pn:.0%} of the {network.system} trainings reach theirs "
+        f"({len(cluster.distinct)} vs {len(network.distinct)} distinct minima).",
+    ))
+    idx_ok = all(m.index == 0 for s in (cluster, network) for m in s.distinct)
+    out.append((
+        "holds" if idx_ok else "breaks",
+        "Every distinct converged point is a true minimum (Hessian index 0 after zero modes are "
+        "removed) on both sides." if idx_ok else
+        "Some converged points are not minima (index > 0): gradient-based descent stopped at saddles.",
+    ))
+    gaps = [m.test_energy - m.energy for m in network.distinct if m.test_energy is not None]
+    if gaps:
+        out.append((
+            "breaks",
+            f"Data dependence: the network's 'energy' is a sample average; on held-out data the "
+            f"lowest minimum's loss is higher by {gaps[0]:.4g} (mean over minima {np.mean(gaps):.4g}). "
+            f"A cluster's energy has no such second surface.",
+        ))
+    for side in (cluster, network):
+        if side.interpolation.get("energy"):
+            e = np.asarray(side.interpolation["energy"])
+            barrier = float(e.max() - max(e[0], e[-1]))
+            out.append((
+                "note",
+                f"Straight-line path between the two lowest distinct minima of {side.system} "
+                f"(after symmetry alignment): highest point {barrier:.4g} above the higher end "
+                "(an upper bound on the true barrier).",
+            ))
+    return out
+
+
+def _figures(cluster: SideResult, network: SideResult, out: Path) -> dict[str, Path]:
+    from levinthal.plots import pyplot
+    from levinthal.plots.minima import plot_energy_levels, plot_histories
+    from levinthal.plots.spectra import draw_spectrum
+
+    plt = pyplot()
+    paths: dict[str, Path] = {}
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, side, ylab in zip(axes, (cluster, network), ("energy (ε)", "training loss + L2"),
+                              strict=True):
+        plot_energy_levels(ax, [m.energy for m in side.distinct], [m.hits for m in side.distinct],
+                           f"{side.system}: {len(side.distinct)} distinct minima",
+                           reference=side.reference_energy, ylabel=ylab)
+    fig.tight_layout()
+    paths["levels"] = out / "minima_levels.png"
+    fig.savefig(paths["levels"], dpi=120)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, side in zip(axes, (cluster, network), strict=True):
+        if side.lowest_spectrum:
+            draw_spectrum(ax, np.asarray(side.lowest_spectrum),
+                          np.asarray(side.lowest_zero_mode_curvatures), f"{side.system}: lowest minimum")
+    fig.tight_layout()
+    paths["spectra"] = out / "hessian_spectra.png"
+    fig.savefig(paths["spectra"], dpi=120)
+    plt.close(fig)
+
+    if cluster.interpolation or network.interpolation:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+        for ax, side in zip(axes, (cluster, network), strict=True):
+            it = side.interpolation
+            if it.get("energy"):
+                ax.plot(it["t"], it["energy"], "o-", ms=2, label="aligned")
+                if it.get("unaligned"):
+                    ax.plot(it["t"], it["unaligned"], "--", color="C1", label="not aligned")
+                ax.legend(fontsize=8)
+            ax.set(xlabel="t  (x = (1−t) a + t b)", ylabel="energy", title=side.system)
+        fig.tight_layout()
+        paths["interpolation"] = out / "interpolation.png"
+        fig.savefig(paths["interpolation"], dpi=120)
+        plt.close(fig)
+
+    for key, side in (("cluster_histories", cluster), ("network_histories", network)):
+        paths[key] = out / f"{key}.png"
+        plot_histories(side.histories, str(paths[key]), title=f"{side.system}: L-BFGS from each start")
+    return paths
+
+
+def write_report(cluster: SideResult, network: SideResult, cfg: AtlasConfig, out: Path) -> Path:
+    """Write ``index.html``, ``atlas.json`` and the PNG figures into ``out``."""
+    from levinthal.report.html import HtmlReport
+
+    out.mkdir(parents=True, exist_ok=True)
+    figs = _figures(cluster, network, out)
+    rep = HtmlReport("levinthal atlas: a cluster and a network, side by side")
+    rep.paragraph(
+        f"{cluster.system} ({cluster.starts} random starts) and {network.system} "
+        f"({network.starts} random initialisations), seed {cfg.seed}. Every number below was "
+        "measured in this run; nothing is asserted."
+    )
+    rep.heading("Where the analogy holds and where it breaks")
+    rep.bullets(analogy_findings(cluster, network))
+
+    rep.heading("Side by side")
+
+    def row(label: str, f: Any) -> list[Any]:
+        return [label, f(cluster), f(network)]
+
+    def lowest(side: SideResult) -> Any:
+        return side.distinct[0] if side.distinct else None
+
+    rows = [
+        row("dimension of x", lambda s: s.dim),
+        row("random starts / converged", lambda s: f"{s.starts} / {s.converged}"),
+        row("distinct minima (up to symmetry)", lambda s: len(s.distinct)),
+        row("lowest energy found", lambda s: lowest(s).energy if lowest(s) else float("nan")),
+        row("reference global minimum", lambda s: s.reference_energy if s.reference_energy
+            is not None else "unknown"),
+        row("starts reaching the lowest minimum", lambda s: lowest(s).hits if lowest(s) else 0),
+        row("symmetry zero modes removed", lambda s: lowest(s).n_zero_modes if lowest(s) else 0),
+        row("Hessian index of every minimum", lambda s: ", ".join(
+            sorted({str(m.index) for m in s.distinct}))),
+        row(f"flat eigenvalues (|λ| < {cfg.flat_threshold:g}·λmax) beyond symmetry, lowest minimum",
+            lambda s: lowest(s).n_flat if lowest(s) else 0),
+        row("largest eigenvalue λmax", lambda s: lowest(s).largest if lowest(s) else float("nan")),
+        row("smallest non-flat eigenvalue", lambda s: lowest(s).smallest_nonzero if lowest(s)
+            else float("nan")),
+        row("held-out energy at lowest minimum", lambda s: lowest(s).test_energy
+            if lowest(s) and lowest(s).test_energy is not None else "no data: not applicable"),
+        row("gradient evaluations (all starts)", lambda s: s.gradient_calls),
+        row("wall time (s)", lambda s: round(s.seconds, 1)),
+        row("identity criterion", lambda s: s.identity),
+    ]
+    rep.table(["", cluster.system, network.system], rows)
+    rep.figure(figs["levels"], "Distinct minima; line length ∝ number of starts that reached each")
+    rep.figure(figs["spectra"], "Hessian spectrum at the lowest minimum (symmetric-log axis); red "
+               "lines: curvature along the symmetry zero modes, removed before classification")
+    if "interpolation" in figs:
+        rep.figure(figs["interpolation"], "Energy on the straight line between the two lowest "
+                   "minima after symmetry alignment (network: also without alignment)")
+    for side, key in ((cluster, "cluster_histories"), (network, "network_histories")):
+        rep.heading(f"{side.system}: minima")
+        rep.table(
+            ["energy", "hits", "kind", "index", "zero modes", "flat", "λmax", "smallest non-flat",
+             "held-out energy", "why"],
+            [[m.energy, m.hits, m.kind, m.index, m.n_zero_modes, m.n_flat, m.largest,
+              m.smallest_nonzero, m.test_energy if m.test_energy is not None else "—", m.reason]
+             for m in side.distinct],
+        )
+        rep.figure(figs[key], "convergence of every start")
+    rep.paragraph("Reproduce: levinthal atlas --seed "
+                  f"{cfg.seed} --cluster-starts {cfg.cluster_starts} --network-starts "
+                  f"{cfg.network_starts}", css="note")
+    path = rep.write(out / "index.html")
+    data = {"config": asdict(cfg), "cluster": _side_json(cluster), "network": _side_json(network),
+            "findings": analogy_findings(cluster, network)}
+    (out / "atlas.json").write_text(json.dumps(data, indent=2, default=float))
+    return path
+
+
+def _side_json(side: SideResult) -> dict[str, Any]:
+    d = asdict(side)
+    d.pop("histories")
+    return d
+
+
+def run_atlas(cfg: AtlasConfig, out: Path) -> Path:
+    """Survey both landscapes and write the report; returns the path of ``index.html``."""
+    cluster = survey_cluster(cfg)
+    network = survey_network(cfg)
+    return write_report(cluster, network, cfg, Path(out))
