@@ -235,3 +235,17 @@ def test_zero_modes_reject_a_vector_of_the_wrong_length():
     model = make_mlp(0)
     with pytest.raises(ValueError, match="length"):
         NetworkSymmetry(model).zero_modes(torch.zeros(5, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_a_dead_unit_contributes_no_rescaling_mode(dtype):
+    model = make_mlp(10).to(dtype)
+    with torch.no_grad():
+        model[0].weight[5] = 0.0
+        model[0].bias[5] = 0.0
+        model[2].weight[:, 5] = 0.0
+    modes = NetworkSymmetry(model).zero_modes(flat(model))
+    assert modes.shape[0] == sum(WIDTHS[1:-1]) - 1
+    assert modes.dtype == dtype
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+    torch.testing.assert_close(modes @ modes.T, torch.eye(modes.shape[0], dtype=dtype), atol=tol, rtol=0)

@@ -52,7 +52,8 @@ def orthonormal_rows_torch(generators: Any, *, rtol: float = DEFAULT_RTOL) -> An
 
     Uses a reduced QR factorisation of the ``(dim, m)`` transpose (cheap for ``m << dim``,
     stays on the tensor's device). If any ``|R_ii|`` falls below ``rtol * max |R_ii|`` the
-    generators are (nearly) dependent and the rank-revealing SVD is used instead.
+    generators are (nearly) dependent and the rank-revealing SVD is used instead. ``rtol`` is
+    raised to ``1000 * eps`` of the dtype (1.2e-4 for float32) so round-off is never a mode.
     Returns a tensor of shape ``(k, dim)``, same dtype and device.
     """
     import torch
@@ -64,6 +65,7 @@ def orthonormal_rows_torch(generators: Any, *, rtol: float = DEFAULT_RTOL) -> An
     m, dim = generators.shape
     if m == 0:
         return generators.new_zeros((0, dim))
+    rtol = max(rtol, 1e3 * torch.finfo(generators.dtype).eps)  # float32 round-off is ~1e-7
     q, r = torch.linalg.qr(generators.T, mode="reduced")
     diag = torch.diagonal(r).abs()
     top = float(diag.max())
