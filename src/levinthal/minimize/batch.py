@@ -68,9 +68,13 @@ def minimize_batch(landscape: Any, X0: Array, method: str = "lbfgs", **options: 
         from levinthal.minimize.compiled_lbfgs import lbfgs_compiled_batch
 
         keys = ("rms_tol", "max_step", "memory", "max_iterations", "max_energy_rise")
-        unknown = set(options) - set(keys)
+        ignorable = ("max_halvings", "divergence_window", "record_history")
+        unknown = set(options) - set(keys) - set(ignorable) - {"initial_inverse_curvature"}
         if not unknown:
-            return lbfgs_compiled_batch(landscape, X0, **options)
+            kw = {k: v for k, v in options.items() if k in keys}
+            if "initial_inverse_curvature" in options:
+                kw["h0"] = options["initial_inverse_curvature"]
+            return lbfgs_compiled_batch(landscape, X0, **kw)
         if compiled:
             raise ValueError(f"compiled L-BFGS does not take options {sorted(unknown)}")
     if method in BATCHED_METHODS and supports(landscape, "energy_gradients") and "callback" not in options:

@@ -84,8 +84,11 @@ def lbfgs(
         stops the run.
     record_history: keep ``history["energy"]``, ``["rms_gradient"]`` (entry 0 is x0) and
         ``["step_length"]`` (one per accepted step).
-    compiled: use the numba kernel of :mod:`levinthal.minimize.compiled_lbfgs` when the
-        landscape exposes ``kernel`` (``None``: automatically, unless a ``callback`` is given).
+    compiled: use the numba L-BFGS of :mod:`levinthal.minimize.compiled_lbfgs` (same algorithm
+        and defaults, no Python call per iteration) when the landscape exposes ``kernel``.
+        ``None`` (default): do so unless a ``callback``, ``energy_floor`` or ``max_norm`` asks
+        for the Python loop; it then ignores ``max_halvings``, ``divergence_window`` and
+        ``record_history``. ``False``: always the Python loop below.
 
     Pairs with sᵀy ≤ 10⁻¹⁰‖s‖‖y‖ (negative curvature along the step) are not stored, so the
     inverse-Hessian model stays positive definite and every proposed step points downhill.
@@ -99,11 +102,13 @@ def lbfgs(
     has_kernel = getattr(unwrap(landscape), "kernel", None) is not None
     if compiled and not has_kernel:
         raise LandscapeError(f"{landscape.name}: compiled=True but the landscape has no numba `kernel`")
-    if has_kernel and (compiled or (compiled is None and callback is None)):
+    python_only = callback is not None or energy_floor is not None or max_norm is not None
+    if has_kernel and (compiled or (compiled is None and not python_only)):
         from levinthal.minimize.compiled_lbfgs import lbfgs_compiled
 
         return lbfgs_compiled(landscape, x0, rms_tol=rms_tol, max_step=max_step, memory=memory,
-                              max_iterations=max_iterations, max_energy_rise=max_energy_rise)
+                              max_iterations=max_iterations, max_energy_rise=max_energy_rise,
+                              h0=initial_inverse_curvature)
 
     lc = checked(landscape, caller="lbfgs")
     start = lc.counts.copy()
