@@ -125,7 +125,7 @@ def _summary(ok: np.ndarray, messages: list[str]) -> str:
 class _Batch:
     """Per-walker bookkeeping shared by the batched methods (host scalars, native vectors)."""
 
-    def __init__(self, landscape: Any, X0: Array, caller: str, options: dict):
+    def __init__(self, landscape: Any, X0: Array, caller: str, record_history: bool):
         self.lc = checked(landscape, caller=caller)
         self.start = self.lc.counts.copy()
         self.X = X0
@@ -142,7 +142,7 @@ class _Batch:
         self.messages = [""] * self.n
         self.streak = np.zeros(self.n, dtype=int)
         self.e_streak_start = np.zeros(self.n)
-        self.record = options.get("record_history", True)
+        self.record = record_history
         self.history: dict[str, list] = {"energy": [self.E.copy()], "n_active": [self.n]}
 
     def rownorm(self, A: Array) -> Array:
@@ -230,7 +230,7 @@ def _lbfgs_batch(
     _check_positive(rms_tol=rms_tol, max_step=max_step, initial_inverse_curvature=initial_inverse_curvature)
     if memory < 1 or max_iterations < 0 or max_halvings < 0 or max_energy_rise < 0:
         raise ValueError("lbfgs: memory ≥ 1, max_iterations ≥ 0, max_halvings ≥ 0, max_energy_rise ≥ 0")
-    b = _Batch(landscape, X0, "minimize_batch(lbfgs)", {"record_history": record_history})
+    b = _Batch(landscape, X0, "minimize_batch(lbfgs)", record_history)
     xp, n, m = b.xp, b.n, memory
     S = xp.stack([b.X * 0.0] * m)
     Y = S * 0.0
@@ -345,7 +345,7 @@ def _fire_batch(
                     f_dec=f_dec, alpha_start=alpha_start, f_alpha=f_alpha)
     if dt > dt_max or n_min < 0 or max_iterations < 0:
         raise ValueError("fire: need dt ≤ dt_max, n_min ≥ 0, max_iterations ≥ 0")
-    b = _Batch(landscape, X0, "minimize_batch(fire)", {"record_history": record_history})
+    b = _Batch(landscape, X0, "minimize_batch(fire)", record_history)
     xp, n = b.xp, b.n
     V = b.G * 0.0
     dts = np.full(n, dt)

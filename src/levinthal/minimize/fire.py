@@ -5,8 +5,9 @@ Damped molecular dynamics of a unit-mass particle in the force F = −∇E: the 
 mixed towards the force direction, v ← (1 − α) v + α ‖v‖ F/‖F‖; while the power P = F·v stays
 positive for more than ``n_min`` steps the time step grows (×``f_inc``, up to ``dt_max``) and
 α shrinks (×``f_alpha``); as soon as P ≤ 0 the particle is stopped (v = 0), the time step cut
-(×``f_dec``) and α reset to ``alpha_start``. Integration is semi-implicit Euler
-(v ← v + dt F, x ← x + dt v), as in the FIRE 2.0 reference (Guénolé et al. 2020).
+(×``f_dec``) and α reset to ``alpha_start``. Integration is semi-implicit (symplectic) Euler,
+v ← v + dt F, x ← x + dt v, the integrator recommended for FIRE by Guénolé et al. (2020,
+Comput. Mater. Sci. 175, 109584).
 """
 
 from __future__ import annotations

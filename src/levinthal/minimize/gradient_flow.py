@@ -84,10 +84,10 @@ def gradient_flow(
     when the step falls below the floating-point resolution of t. Time is in
     the landscape's units of length² / energy. Works on NumPy and torch points.
     """
-    _check_positive(rtol=rtol, max_dt=max_dt if math.isfinite(max_dt) else 1.0)
-    if not t_max > 0 or atol < 0 or rms_tol < 0 or max_steps < 0:
-        raise ValueError(f"gradient_flow: need t_max > 0, atol ≥ 0, rms_tol ≥ 0, max_steps ≥ 0 "
-                         f"(got {t_max}, {atol}, {rms_tol}, {max_steps})")
+    _check_positive(rtol=rtol)
+    if not t_max > 0 or not max_dt > 0 or atol < 0 or rms_tol < 0 or max_steps < 0:
+        raise ValueError(f"gradient_flow: need t_max > 0, max_dt > 0, atol ≥ 0, rms_tol ≥ 0, max_steps ≥ 0 "
+                         f"(got {t_max}, {max_dt}, {atol}, {rms_tol}, {max_steps})")
     if path_every is not None and path_every < 1:
         raise ValueError(f"gradient_flow: path_every must be ≥ 1, got {path_every}")
     lc = checked(landscape, caller="gradient_flow")

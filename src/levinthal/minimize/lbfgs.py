@@ -3,12 +3,13 @@
 L-BFGS (Nocedal 1980, Math. Comp. 35, 773; Liu & Nocedal 1989, Math. Prog. 45, 503) keeps
 the last ``memory`` pairs sᵢ = xᵢ₊₁ − xᵢ, yᵢ = ∇E(xᵢ₊₁) − ∇E(xᵢ) and applies the implied
 inverse-Hessian approximation to −∇E with the two-loop recursion. Instead of a Wolfe line
-search, the energy-landscape codes (Wales' GMIN/OPTIM, pele: Wales & Doye 1997; Asenjo et al.
-2013) accept any step that does not raise the energy by more than ``max_energy_rise`` and cap
-the step length; that is what this module does, working on NumPy and torch points alike.
+search, the energy-landscape codes of the Wales group (GMIN and OPTIM, used for basin-hopping
+since Wales & Doye 1997, J. Phys. Chem. A 101, 5111; and their Python successor pele) accept
+any step that does not raise the energy by more than ``max_energy_rise`` and cap the step
+length; that is what this module does, on NumPy and torch points alike.
 
-The private helpers at the bottom (point preparation, divergence monitor) are shared by the
-other minimisers of this package.
+The helpers at the bottom (point preparation, divergence monitor) are shared by the other
+minimisers of this package.
 """
 
 from __future__ import annotations
@@ -65,8 +66,8 @@ def lbfgs(
         whole vector, not each atom, because the protocol knows no atoms: the same rule holds
         for a network's parameter vector. Without a cap an L-BFGS step with a poor curvature
         model can throw atoms apart (ASE's L-BFGS did so on LJ13).
-    memory: number of (s, y) pairs kept (default 4, pele's ``M`` and GMIN's ``MUPDATE``; the
-        quench codes found more memory buys little on clusters; raise it for networks).
+    memory: number of (s, y) pairs kept (default 4, pele's ``M``; GMIN's ``MUPDATE`` plays
+        the same role). On clusters more memory buys little; raise it for networks.
     max_iterations: accepted steps before giving up (default 10000, pele's ``nsteps``).
     max_energy_rise: a trial step raising E by more than this is rejected and halved, up to
         ``max_halvings`` times; then the memory is reset to steepest descent. Default 1e-4
@@ -134,8 +135,7 @@ def lbfgs(
             break
         d = two_loop_direction(g, S, Y, RHO, h0)
         if not vdot(d, g) < 0:  # cannot happen with a positive-definite model, but be safe
-            S.clear(), Y.clear(), RHO.clear()
-            h0 = initial_inverse_curvature
+            h0 = _reset(S, Y, RHO, initial_inverse_curvature)
             d = -h0 * g
         dnorm = vnorm(d)
         scale = min(1.0, max_step / dnorm)
@@ -153,8 +153,7 @@ def lbfgs(
                            f"{dnorm * scale * 2:.3g} raised the energy by more than {max_energy_rise:g} "
                            f"(rms gradient {rms:.3g}); the gradient may not match the energy")
                 break
-            S.clear(), Y.clear(), RHO.clear()
-            h0 = initial_inverse_curvature
+            h0 = _reset(S, Y, RHO, initial_inverse_curvature)
             continue
         y = g_new - g
         sy = vdot(step, y)
@@ -196,6 +195,14 @@ def two_loop_direction(g: Array, S: Any, Y: Any, RHO: Any, h0: float) -> Array:
         b = rho * vdot(y, z)
         z = z + (a - b) * s
     return -z
+
+
+def _reset(S: deque, Y: deque, RHO: deque, h0: float) -> float:
+    """Forget the curvature memory (after a failed step); returns the initial H₀."""
+    S.clear()
+    Y.clear()
+    RHO.clear()
+    return h0
 
 
 # ----------------------------------------------------------------------- shared helpers
