@@ -19,6 +19,7 @@ from scipy.spatial.transform import Rotation
 
 from levinthal.landscape.errors import ShapeError
 from levinthal.symmetry import Alignment, ClusterSymmetry, align, same
+from levinthal.symmetry.clusters import radial_lower_bound
 
 # --- independent helpers -------------------------------------------------------------------
 
@@ -306,3 +307,11 @@ def test_aligned_distance_is_symmetric(seed, n, noise):
     d_ab = align(a.ravel(), b.ravel()).distance
     d_ba = align(b.ravel(), a.ravel()).distance
     assert d_ab == pytest.approx(d_ba, rel=1e-8, abs=1e-10)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(3, 6))
+def test_radial_lower_bound_never_exceeds_the_brute_force_distance(seed, n):
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=(n, 3)), rng.normal(size=(n, 3))
+    assert radial_lower_bound(a.ravel(), b.ravel()) <= brute_force_distance(a, b) + 1e-12

@@ -25,7 +25,7 @@ from scipy.optimize import linear_sum_assignment
 from levinthal.landscape.errors import ShapeError
 from levinthal.symmetry.zero_modes import orthonormal_rows
 
-__all__ = ["Alignment", "ClusterSymmetry", "align", "kabsch", "random_rotation", "same"]
+__all__ = ["Alignment", "ClusterSymmetry", "align", "kabsch", "radial_lower_bound", "random_rotation", "same"]
 
 DEFAULT_N_TRIALS = 10
 """Random starting orientations per inversion branch in :func:`align` (besides the 4 inertia frames)."""
@@ -135,7 +135,10 @@ def _pair_frame(p1: np.ndarray, p2: np.ndarray) -> np.ndarray | None:
     if n2 < 1e-8 * max(1.0, np.linalg.norm(p2)):
         return None
     e2 = perp / n2
-    return np.column_stack([e1, e2, np.cross(e1, e2)])
+    e3 = np.array([e1[1] * e2[2] - e1[2] * e2[1],
+                   e1[2] * e2[0] - e1[0] * e2[2],
+                   e1[0] * e2[1] - e1[1] * e2[0]])
+    return np.column_stack([e1, e2, e3])
 
 
 def _anchor_starts(a: np.ndarray, b: np.ndarray, labels: np.ndarray, n_candidates: int) -> list[np.ndarray]:
@@ -306,26 +309,31 @@ def align(
     frame_a = _inertia_frame(a0)
     random_starts = [random_rotation(rng) for _ in range(n_trials)]
 
+    signs = (1.0, -1.0) if inversion else (1.0,)
+
+    def candidates():
+        """(sign, starting rotation) in order of promise, both branches interleaved, built lazily."""
+        if not permutations:
+            for sign in signs:
+                yield sign, np.eye(3)
+            return
+        for sign in signs:
+            frame_b = _inertia_frame(sign * b0)
+            for s1, s2 in product((1.0, -1.0), repeat=2):
+                yield sign, frame_a @ np.diag([s1, s2, s1 * s2]) @ frame_b.T  # det +1: proper
+        for sign in signs:
+            for start in _anchor_starts(a0, sign * b0, labels, n_anchor):
+                yield sign, start
+        for start in random_starts:
+            for sign in signs:
+                yield sign, start
+
     best: tuple[float, np.ndarray, np.ndarray, float] | None = None
     stop_sq = stop_below * stop_below
-    for sign in (1.0, -1.0) if inversion else (1.0,):
-        bs = sign * b0
-        frame_b = _inertia_frame(bs)
-        starts = []
-        if permutations:
-            for s1, s2 in product((1.0, -1.0), repeat=2):
-                flips = np.diag([s1, s2, s1 * s2])  # det +1: proper
-                starts.append(frame_a @ flips @ frame_b.T)
-            starts.extend(_anchor_starts(a0, bs, labels, n_anchor))
-            starts.extend(random_starts)
-        else:
-            starts.append(np.eye(3))
-        for start in starts:
-            d2, rot, perm = _refine(a0, bs, start, groups, permutations)
-            if best is None or d2 < best[0]:
-                best = (d2, rot, perm, sign)
-            if best[0] <= stop_sq:
-                break
+    for sign, start in candidates():
+        d2, rot, perm = _refine(a0, sign * b0, start, groups, permutations)
+        if best is None or d2 < best[0]:
+            best = (d2, rot, perm, sign)
         if best[0] <= stop_sq:
             break
 
@@ -345,6 +353,23 @@ def align(
     )
 
 
+def radial_lower_bound(a: Any, b: Any, *, species: Any = None) -> float:
+    """A lower bound on ``min_T ‖a − T(b)‖``, cheap enough to reject clearly different structures.
+
+    With both structures centred, ``‖a_i − R b_π(i)‖ ≥ | |a_i| − |b_π(i)| |`` for any rotation or
+    inversion ``R``, and by the rearrangement inequality ``Σ_i (|a_i| − |b_π(i)|)²`` is smallest
+    when both lists of distances from the centroid are sorted (per species). Costs O(N log N).
+    """
+    pa = _positions(a, None, "radial_lower_bound")
+    pb = _positions(b, pa.shape[0], "radial_lower_bound")
+    ra = np.linalg.norm(pa - pa.mean(axis=0), axis=1)
+    rb = np.linalg.norm(pb - pb.mean(axis=0), axis=1)
+    total = 0.0
+    for idx in _species_groups(species, pa.shape[0]):
+        total += float(np.sum((np.sort(ra[idx]) - np.sort(rb[idx])) ** 2))
+    return float(np.sqrt(total))
+
+
 def same(
     a: Any,
     b: Any,
@@ -360,7 +385,8 @@ def same(
     Two structures are the same if their energies agree within ``energy_tol`` (when both are
     given; a mismatch returns False at once, without aligning) AND the aligned distance
     ``‖a − T(b)‖`` from :func:`align` is at most ``distance_tol``. Equal energies alone never
-    suffice: distinct minima can be degenerate to any tolerance.
+    suffice: distinct minima can be degenerate to any tolerance. Clearly different structures
+    are rejected before any alignment by :func:`radial_lower_bound`.
 
     Parameters
     ----------
@@ -374,6 +400,8 @@ def same(
     if (energy_a is None) != (energy_b is None):
         raise ValueError("same: give both energy_a and energy_b, or neither")
     if energy_a is not None and abs(float(energy_a) - float(energy_b)) > energy_tol:
+        return False
+    if radial_lower_bound(a, b, species=align_options.get("species")) > distance_tol:
         return False
     align_options.setdefault("stop_below", distance_tol)
     return align(a, b, **align_options).distance <= distance_tol
