@@ -249,3 +249,20 @@ def test_a_dead_unit_contributes_no_rescaling_mode(dtype):
     assert modes.dtype == dtype
     tol = 1e-12 if dtype == torch.float64 else 1e-5
     torch.testing.assert_close(modes @ modes.T, torch.eye(modes.shape[0], dtype=dtype), atol=tol, rtol=0)
+
+
+def test_zero_modes_span_exactly_the_hand_built_rescaling_tangents():
+    model = make_mlp(11)
+    theta = flat(model)
+    names = [name for name, _ in model.named_parameters()]
+    tangents = []
+    for layer_in, layer_out, width in [("0", "2", WIDTHS[1]), ("2", "4", WIDTHS[2])]:
+        for unit in range(width):
+            t = {name: torch.zeros_like(p) for name, p in model.named_parameters()}
+            t[f"{layer_in}.weight"][unit] = model.get_parameter(f"{layer_in}.weight").detach()[unit]
+            t[f"{layer_in}.bias"][unit] = model.get_parameter(f"{layer_in}.bias").detach()[unit]
+            t[f"{layer_out}.weight"][:, unit] = -model.get_parameter(f"{layer_out}.weight").detach()[:, unit]
+            tangents.append(torch.cat([t[name].reshape(-1) for name in names]))
+    q, _ = torch.linalg.qr(torch.stack(tangents).T)
+    modes = NetworkSymmetry(model).zero_modes(theta)
+    torch.testing.assert_close(modes.T @ modes, q @ q.T, atol=1e-12, rtol=0)
