@@ -92,3 +92,15 @@ def test_l2_regularization_adds_the_exact_penalty_terms(rng):
     np.testing.assert_allclose(reg.hessian(x), hessian_fd(reg, x), rtol=1e-5, atol=1e-4)
     X = np.stack([base.random_point(rng) for _ in range(4)])
     np.testing.assert_allclose(reg.energies(X), [reg.energy(xi) for xi in X])
+
+
+def test_a_wrapper_that_breaks_a_symmetry_is_believed():
+    from levinthal.landscape import checked, symmetry_of
+    from levinthal.systems.regularized import L2Regularized
+
+    class WithModes(MullerBrown):
+        symmetry = "declared"
+
+    assert symmetry_of(checked(WithModes())) == "declared"
+    assert symmetry_of(checked(L2Regularized(WithModes(), 0.1))) is None
+    assert symmetry_of(L2Regularized(WithModes(), 0.1, keep_symmetry=True)) == "declared"

@@ -62,18 +62,18 @@ class ZeroModes(Protocol):
 
 def supports(landscape: Any, method: str) -> bool:
     """True if ``landscape`` offers the optional member ``method`` (and it is not ``None``)."""
-    inner = getattr(landscape, "inner", None)
-    if inner is not None and not hasattr(type(landscape), method):
-        return supports(inner, method)
+    # Wrappers forward attributes they do not define and define (or omit) the optional
+    # members they transform, so a plain lookup answers for the whole stack.
     return getattr(landscape, method, None) is not None
 
 
 def symmetry_of(landscape: Any) -> ZeroModes | None:
-    """The landscape's symmetry object, following wrappers; ``None`` if it declares none."""
-    sym = getattr(landscape, "symmetry", None)
-    if sym is None and getattr(landscape, "inner", None) is not None:
-        return symmetry_of(landscape.inner)
-    return sym
+    """The landscape's symmetry object; ``None`` if it declares none.
+
+    Wrappers forward ``symmetry`` unless they set it themselves: a transform that breaks a
+    symmetry (weight decay breaks ReLU rescaling) sets ``symmetry = None`` and is believed.
+    """
+    return getattr(landscape, "symmetry", None)
 
 
 def unwrap(landscape: Any) -> Any:
