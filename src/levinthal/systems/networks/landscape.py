@@ -33,7 +33,9 @@ evaluation only (no ``chunk_size``), and its running statistics are never update
 from __future__ import annotations
 
 import copy
+import functools
 import math
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -70,6 +72,18 @@ STOCHASTIC_MODULES: tuple[type[nn.Module], ...] = (
 _BATCH_NORMS = (nn.modules.batchnorm._BatchNorm,)
 
 _UNSET = object()
+
+
+@functools.cache
+def _quiet_jvp_setup() -> None:
+    """Import torch's forward-mode decompositions once, hiding the ``torch.jit.script is
+    deprecated`` warnings that torch itself triggers there (nothing a user can act on)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=DeprecationWarning)
+        try:
+            import torch._decomp.decompositions_for_jvp  # noqa: F401
+        except ImportError:  # pragma: no cover - layout of torch internals may change
+            pass
 
 
 class NetworkLandscape:
@@ -331,6 +345,7 @@ class NetworkLandscape:
         return float(e), g
 
     def _hvp(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        _quiet_jvp_setup()
         out = None
         for a, b, w in self._chunks:
             _, hv = jvp(lambda p, a=a, b=b: grad(self._loss)(p, a, b), (x,), (v,))
