@@ -233,6 +233,17 @@ def test_points_stay_on_the_model_device_and_dtype(blobs):
         assert L.energies(x[None]).dtype == dtype
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_everything_stays_on_the_cuda_device(blobs):
+    L = NetworkLandscape(tiny_model(), *blobs, device="cuda")
+    x = L.random_point(np.random.default_rng(0))
+    assert x.is_cuda and L._inputs.is_cuda
+    _, g = L.energy_gradient(x)
+    assert g.is_cuda and L.hvp(x, g).is_cuda and L.energies(x[None]).is_cuda
+    cpu = NetworkLandscape(tiny_model(), *blobs)
+    torch.testing.assert_close(L.hvp(x, g).cpu(), cpu.hvp(x.cpu(), g.cpu()), rtol=0, atol=1e-12)
+
+
 def test_random_point_is_seeded_default_init_and_leaves_global_rng_alone(tiny):
     state = torch.random.get_rng_state()
     a, b = random_x(tiny, 42), random_x(tiny, 42)
@@ -362,6 +373,10 @@ def test_batchnorm_in_train_mode_is_full_batch_only_and_does_not_update_running_
     before = {n: b.clone() for n, b in L.model.named_buffers()}
     assert L.energy(x) == pytest.approx(expected, rel=1e-13)
     L.energy_gradient(x)
+    y_ = random_x(L, 16)
+    E, G = L.energy_gradients(torch.stack([x, y_]))  # vmap: batch statistics per parameter set
+    assert float(E[1]) == pytest.approx(L.energy(y_), rel=1e-13)
+    torch.testing.assert_close(G[1], L.energy_gradient(y_)[1], rtol=0, atol=1e-13)
     assert all(torch.equal(b, before[n]) for n, b in L.model.named_buffers())
 
 
