@@ -98,6 +98,7 @@ def _new_direction(op: Any, V: Array, n: int, rng: np.random.Generator) -> Array
     for _ in range(5):
         r = op.project(op.random_vector(rng))
         r, _ = _orthogonalise(V, n, r)
+        r = op.project(r)
         nr = _norm(r)
         if nr > 1e-8 * max(1.0, np.sqrt(op.dim)):
             return r / nr
@@ -239,6 +240,9 @@ def lanczos_eigs(
         while j < cap and j < n_v:
             w = op.matvec(V[j])
             w, h = _orthogonalise(V, n_v, w)
+            # Re-project: Gram–Schmidt against slightly impure basis vectors would otherwise
+            # feed zero-mode components back in, amplified by ‖H‖/β at every step.
+            w = op.project(w)
             Hc[:n_v, j] = h
             beta = _norm(w)
             scale = max(abs(h[j]), np.abs(Hc[: j + 1, : j + 1]).max(), 1e-300)
@@ -362,6 +366,7 @@ def lanczos_tridiagonal(op: Any, v0: Array, m: int) -> tuple[np.ndarray, np.ndar
     for j in range(m):
         w = op.matvec(V[j])
         w, h = _orthogonalise(V, j + 1, w)
+        w = op.project(w)
         alpha[j] = h[j]
         steps = j + 1
         bj = _norm(w)
