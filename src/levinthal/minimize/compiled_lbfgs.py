@@ -8,7 +8,12 @@ Math. Prog. 45, 503) with the safeguards used for atomic clusters by GMIN / OPTI
 * initial inverse-Hessian guess H0 = sᵀy / yᵀy from the newest pair (Liu & Nocedal 1989,
   eq. 2.8 scaling), starting from H0 = ``h0`` = 0.1; the very first step (and the first
   after a memory reset) is −H0 min(‖g‖, 1/‖g‖) g;
-* a step that points uphill is reversed, and its norm is capped at ``max_step``;
+* a step that points uphill is reversed, and its size is capped at ``max_step``. For a
+  cluster (``step_norm="atom"``, the default for landscapes with ``n_atoms``) the size is the
+  largest displacement of any one atom, as in pele's C++ LBFGS (verified step by step against
+  pele 0.1.2: identical trajectories); ``step_norm="total"`` caps the Euclidean norm of the
+  whole step instead, as pele's Python LBFGS does. On LJ38 from random starts the per-atom
+  cap needs ~9 % fewer gradient calls (benchmarks/bench_lj38_quench.py);
 * no line search beyond a backtrack: if the energy rises by more than ``max_energy_rise``
   the step is halved, up to 10 times; if it still rises, the step is abandoned and the
   memory reset, and 5 such failures in a row stop the run;
@@ -358,7 +363,11 @@ def lbfgs_compiled(
     rms_tol : float
         Stop when ‖∇E‖/√dim ≤ rms_tol (default 1e-5, in energy per length unit).
     max_step : float
-        Largest step norm, in the landscape's length unit (default 0.1, as pele and GMIN).
+        Largest step, in the landscape's length unit (default 0.1, as pele).
+    step_norm : {"auto", "atom", "total"}
+        What ``max_step`` bounds: the largest single-atom displacement (``"atom"``; needs
+        ``n_atoms`` with dim = 3 n_atoms) or the Euclidean norm of the whole step
+        (``"total"``). ``"auto"`` (default) picks ``"atom"`` for atomistic landscapes.
     memory : int
         Number of stored (s, y) pairs M (default 4, as pele).
     max_iterations : int
