@@ -177,15 +177,18 @@ def test_batched_energies_and_gradients_equal_the_loop(tiny):
 
 
 def test_chunked_evaluation_equals_full_batch(tiny, blobs):
-    chunked = NetworkLandscape(tiny_model(), *blobs, chunk_size=7)  # 60 = 8 x 7 + 4
+    # 60 samples = 8 x 7 + 4; Hessian columns 5 per pass (53 = 10 x 5 + 3); one point per pass
+    chunked = NetworkLandscape(tiny_model(), *blobs, chunk_size=7, hessian_block=5, points_chunk=1)
     assert len(chunked._chunks) == 9
     x, v = random_x(tiny, 8), random_x(tiny, 9)
     assert chunked.energy(x) == pytest.approx(tiny.energy(x), rel=1e-14)
     torch.testing.assert_close(chunked.energy_gradient(x)[1], tiny.energy_gradient(x)[1], rtol=0, atol=1e-14)
     torch.testing.assert_close(chunked.hvp(x, v), tiny.hvp(x, v), rtol=0, atol=1e-13)
     torch.testing.assert_close(chunked.hessian(x), tiny.hessian(x), rtol=0, atol=1e-13)
-    Xs = torch.stack([x, v])
+    Xs = torch.stack([x, v, x + v])
     torch.testing.assert_close(chunked.energies(Xs), tiny.energies(Xs), rtol=0, atol=1e-14)
+    torch.testing.assert_close(chunked.energy_gradients(Xs)[1], tiny.energy_gradients(Xs)[1],
+                               rtol=0, atol=1e-14)
 
 
 def test_minibatch_is_the_loss_on_that_subset(tiny, blobs):

@@ -124,8 +124,13 @@ class NetworkLandscape:
     hessian_limit : int
         Largest ``dim`` for which :meth:`hessian` forms a dense matrix (default 20000; the
         matrix then takes dim² × 8 bytes, 3.2 GB in float64).
-    hessian_block : int
-        Columns of the Hessian computed per vectorised pass (default 128).
+    hessian_block, points_chunk : int or None
+        Hessian columns, and parameter sets of :meth:`energies` / :meth:`energy_gradients`,
+        evaluated per vectorised pass. Default None: as many as fit ``memory_budget``, judged
+        from the activation size per sample measured at construction (at least 1).
+    memory_budget : int or None
+        Bytes the batched activations of one vectorised pass may take (default None:
+        256 MiB on the CPU, where bigger passes gain nothing, 2 GiB on an accelerator).
     """
 
     def __init__(
@@ -144,7 +149,9 @@ class NetworkLandscape:
         name: str | None = None,
         test_data: tuple[Any, Any] | None = None,
         hessian_limit: int = 20000,
-        hessian_block: int = 128,
+        hessian_block: int | None = None,
+        points_chunk: int | None = None,
+        memory_budget: int | None = None,
     ):
         if not isinstance(model, nn.Module):
             raise LandscapeError(
@@ -177,7 +184,6 @@ class NetworkLandscape:
         self.mode = mode
         self.allow_stochastic = bool(allow_stochastic)
         self.hessian_limit = int(hessian_limit)
-        self.hessian_block = int(hessian_block)
         self.batch_size = None if batch_size is None else int(batch_size)
         if chunk_size is not None and int(chunk_size) < 1:
             raise LandscapeError(f"{self.name}: chunk_size must be a positive integer, got {chunk_size}")
@@ -202,6 +208,14 @@ class NetworkLandscape:
             self.test = self._restricted(*test_data, name=f"{self.name}[test]")
         if not self.allow_stochastic:
             self._check_determinism()
+        self.activations_per_sample = self._measure_activations()
+        samples = max(w * self.n_samples for _, _, w in self._chunks)
+        per_point = 4 * self.activations_per_sample * samples * torch.finfo(self.dtype).bits // 8
+        if memory_budget is None:
+            memory_budget = 2**28 if self.device.type == "cpu" else 2**31
+        fit = max(1, int(memory_budget) // max(1, round(per_point)))
+        self.hessian_block = int(hessian_block) if hessian_block is not None else fit
+        self.points_chunk = int(points_chunk) if points_chunk is not None else fit
 
     # ------------------------------------------------------------------ construction checks
 
@@ -254,6 +268,26 @@ class NetworkLandscape:
                 "function of its parameters (hidden noise, dropout or non-deterministic kernels); fix "
                 "the model or pass allow_stochastic=True"
             )
+
+    def _measure_activations(self) -> int:
+        """Number of values the model's leaf modules output per sample (one forward pass on
+        at most two samples with forward hooks); sizes the vectorised passes."""
+        total = 0
+
+        def hook(module: nn.Module, args: Any, out: Any) -> None:
+            nonlocal total
+            total += out.numel() if isinstance(out, torch.Tensor) else 0
+
+        leaves = [m for m in self.model.modules() if next(m.children(), None) is None]
+        handles = [m.register_forward_hook(hook) for m in leaves]
+        k = min(2, self.n_samples)
+        try:
+            with torch.no_grad():
+                functional_call(self.model, self.unflatten(self.initial_point()), (self._inputs[:k],))
+        finally:
+            for h in handles:
+                h.remove()
+        return max(1, total // k)
 
     def _set_data(self, inputs: Any, targets: Any) -> None:
         inputs = torch.as_tensor(inputs, device=self.device)
@@ -379,7 +413,8 @@ class NetworkLandscape:
         """Energies of ``n`` parameter sets ``X`` (shape ``(n, dim)``) in one vectorised pass;
         shape ``(n,)``."""
         X = self.native_point(X)
-        f = vmap(self._loss, in_dims=(0, None, None), randomness=self._randomness)
+        f = vmap(self._loss, in_dims=(0, None, None), randomness=self._randomness,
+                 chunk_size=self.points_chunk)
         with torch.no_grad():
             total = None
             for a, b, w in self._chunks:
@@ -390,7 +425,8 @@ class NetworkLandscape:
     def energy_gradients(self, X: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """Energies ``(n,)`` and gradients ``(n, dim)`` of the parameter sets ``X`` (``(n, dim)``)."""
         X = self.native_point(X)
-        f = vmap(grad_and_value(self._loss), in_dims=(0, None, None), randomness=self._randomness)
+        f = vmap(grad_and_value(self._loss), in_dims=(0, None, None), randomness=self._randomness,
+                 chunk_size=self.points_chunk)
         E = G = None
         for a, b, w in self._chunks:
             g, e = f(X, a, b)
