@@ -439,6 +439,9 @@ def test_mlp_digits_preset_builds_from_the_registry():
     # an untrained 10-class classifier sits near log(10) and chance accuracy
     assert abs(L.energy(x) - math.log(10)) < 0.3 and abs(L.test_energy(x) - math.log(10)) < 0.3
     assert 0.0 <= L.test_accuracy(x) <= 0.3
+    # the held-out split is a full landscape too
+    assert L.test.energies(torch.stack([x, x])).shape == (2,)
+    assert L.test.energy(x) == L.test_energy(x)
 
 
 def test_cnn_and_mnist_presets_build_from_the_registry():

@@ -204,8 +204,6 @@ class NetworkLandscape:
         self._check_modes()
         self._set_data(inputs, targets)
         self.test: NetworkLandscape | None = None
-        if test_data is not None:
-            self.test = self._restricted(*test_data, name=f"{self.name}[test]")
         if not self.allow_stochastic:
             self._check_determinism()
         self.activations_per_sample = self._measure_activations()
@@ -216,6 +214,8 @@ class NetworkLandscape:
         fit = max(1, int(memory_budget) // max(1, round(per_point)))
         self.hessian_block = int(hessian_block) if hessian_block is not None else fit
         self.points_chunk = int(points_chunk) if points_chunk is not None else fit
+        if test_data is not None:
+            self.test = self._restricted(*test_data, name=f"{self.name}[test]")
 
     # ------------------------------------------------------------------ construction checks
 
