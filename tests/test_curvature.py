@@ -82,7 +82,7 @@ def test_thick_restart_bounds_the_basis_and_still_converges():
     res = lanczos_eigs(A, k=5, which="largest", tol=1e-8, max_basis=20, rng=1, max_iterations=3000)
     assert res.converged, res.message
     assert max(res.history["basis_size"]) <= 20
-    assert len(res.history["basis_size"]) > 1  # it did restart
+    assert np.any(np.diff(res.history["basis_size"]) < 0)  # it did restart (the basis shrank)
     np.testing.assert_allclose(res.eigenvalues, w[-5:], atol=1e-7)
 
 

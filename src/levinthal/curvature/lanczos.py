@@ -54,7 +54,8 @@ class EigenResult(Result):
     ``residual_norms``: ‖H y − θ y‖ per pair (from the Lanczos residual bound), shape ``(k,)``;
     ``n_matvec``: operator applications used (HVPs for a Hessian); ``ritz_values``: all Ritz
     values of the final basis, ascending (their extremes estimate the spectral range).
-    ``history`` holds, per restart cycle, ``n_matvec``, ``max_residual`` and ``basis_size``.
+    ``history`` holds, per convergence check (after every product once the basis holds k
+    vectors), ``n_matvec``, ``max_residual`` (of the wanted pairs) and ``basis_size``.
     """
 
     eigenvalues: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -236,8 +237,8 @@ def lanczos_eigs(
     history: dict[str, list[float]] = {"n_matvec": [], "max_residual": [], "basis_size": []}
     exhausted = False
     while True:
-        # --- expand the basis: apply H to v_j, orthogonalise against everything, append -------
-        while j < cap and j < n_v:
+        # --- expand the basis by one vector: apply H to v_j, orthogonalise, append -----------
+        if j < cap and j < n_v:
             w = op.matvec(V[j])
             w, h = _orthogonalise(V, n_v, w)
             # Re-project: Gram–Schmidt against slightly impure basis vectors would otherwise
@@ -261,8 +262,10 @@ def lanczos_eigs(
             else:
                 exhausted = True
             j += 1
-            if op.n_matvec - matvec0 >= max_iterations:
-                break
+        used = op.n_matvec - matvec0
+        full = not (j < cap and j < n_v)  # no further expansion possible in this cycle
+        if j < n_wanted and not full and used < max_iterations:
+            continue
         # --- Rayleigh–Ritz on T = V_jᵀ H V_j (upper triangle of the coefficients) -------------
         T = np.triu(Hc[:j, :j])
         T = T + np.triu(T, 1).T
@@ -274,13 +277,14 @@ def lanczos_eigs(
         floor = np.sqrt(np.finfo(float).eps) * tnorm
         bound = tol * np.maximum(np.abs(theta[wanted]), floor)
         conv = res[wanted] <= bound
-        used = op.n_matvec - matvec0
         history["n_matvec"].append(float(used))
         history["max_residual"].append(float(res[wanted].max()) if wanted.size else 0.0)
         history["basis_size"].append(float(j))
         enough = wanted.size == n_wanted
         if (enough and bool(conv.all())) or used >= max_iterations or (exhausted and j >= n_v):
             break
+        if not full:
+            continue
         # --- thick restart (Wu & Simon 2000): keep n_keep Ritz vectors and the last b vectors --
         keep = _select(theta, which, n_keep if which != "both" else max(k, n_keep // 2))
         Sk = S[:, keep]
