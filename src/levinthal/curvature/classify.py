@@ -134,7 +134,7 @@ def classify(
     else:
         res = lanczos_eigs(HessianOperator(L, x, Z), k=k, which="smallest", tol=tol,
                            max_iterations=max_iterations, rng=rng)
-        if not res.converged:
+        if not res.converged and rms <= rms_tol:
             raise RuntimeError(f"{L.name}: classify could not converge the {k} lowest eigenvalues "
                                f"({res.message}); raise max_iterations or use method='dense'")
         lowest, vecs = res.eigenvalues, res.eigenvectors
@@ -166,6 +166,8 @@ def classify(
     if rms > rms_tol:
         kind = "not stationary"
         reason = f"RMS gradient {rms:.3g} > {rms_tol:.3g}: not a stationary point ({what}; {spec}, {idx_txt})"
+        if method == "lanczos" and not res.converged:
+            reason += f" [eigenvalues not converged: {res.message}]"
     elif n_flat:
         kind = "degenerate"
         reason = (f"{what}; {n_flat} remaining eigenvalue(s) within zero_tol {zero_tol:.2e} that are not "
