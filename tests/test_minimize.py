@@ -401,3 +401,15 @@ def test_lbfgs_finds_lj13_icosahedron_from_perturbed_start(compiled, rng):
     np.testing.assert_allclose(rb.energy, LJ13_GLOBAL, atol=1e-6)
     rf = minimize(lj13, x0, method="fire")
     assert rf.converged and rf.energy == pytest.approx(LJ13_GLOBAL, abs=1e-6)
+
+
+def test_landscape_defaults_apply_unless_overridden():
+    from levinthal.minimize import minimize
+    from levinthal.systems.analytic import DoubleWell
+
+    class Capped(DoubleWell):
+        minimizer_defaults = {"lbfgs": {"max_iterations": 3}}
+
+    assert minimize(Capped(), np.array([0.3, 0.4])).iterations == 3
+    res = minimize(Capped(), np.array([0.3, 0.4]), max_iterations=1000)
+    assert res.converged and res.x[0] == pytest.approx(1.0, abs=1e-5)

@@ -42,6 +42,7 @@ class SpectrumSummary:
     n_flat: int
     trace: float
     n_hvp: int
+    n_hessian: int = 0
     density_grid: np.ndarray | None = None
     density: np.ndarray | None = None
 
@@ -54,7 +55,7 @@ class SpectrumSummary:
             "rms_gradient": c.rms_gradient, "energy": c.energy, "zero_tol": c.zero_tol,
             "n_flat": self.n_flat, "largest": self.largest, "smallest_nonflat": self.smallest_nonflat,
             "trace": self.trace, "top": self.top, "bottom": self.bottom,
-            "eigenvalues": self.eigenvalues, "n_hvp": self.n_hvp, "reason": c.reason,
+            "eigenvalues": self.eigenvalues, "n_hvp": self.n_hvp, "n_hessian": self.n_hessian, "reason": c.reason,
         }
 
     def text(self) -> str:
@@ -66,7 +67,7 @@ class SpectrumSummary:
             f"lowest eigenvalues:  {np.array2string(self.bottom, precision=5)}",
             f"highest eigenvalues: {np.array2string(self.top, precision=5)}",
             f"trace {self.trace:.6g}; smallest non-flat |λ| {self.smallest_nonflat:.4g}; "
-            f"method {self.method}; {self.n_hvp} Hessian-vector products",
+            f"method {self.method}; {self.n_hessian} dense Hessian(s), {self.n_hvp} Hessian-vector products",
             f"why: {c.reason}",
         ]
         return "\n".join(lines)
@@ -107,5 +108,6 @@ def spectrum_summary(landscape: Any, x: Array, *, k: int = 6, rms_tol: float = 1
         bottom=np.asarray(bottom), largest=float(np.max(w)) if w.size else float("nan"),
         smallest_nonflat=float(nonflat.min()) if nonflat.size else float("nan"),
         n_flat=int(cls.n_flat), trace=trace, n_hvp=(L.counts - c0).hvp,
+        n_hessian=(L.counts - c0).hessian,
         density_grid=grid, density=dens,
     )

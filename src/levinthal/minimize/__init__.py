@@ -32,6 +32,11 @@ def minimize(landscape: Any, x0: Array, method: str = "lbfgs", **options: Any) -
     (:func:`~levinthal.minimize.gradient_flow.gradient_flow`); ``options`` go to that function.
     The landscape is wrapped once with :func:`~levinthal.landscape.checked` (caller = method),
     and the result's ``counts`` are the evaluations this call made.
+
+    A landscape may hand out defaults for its kind through an optional attribute
+    ``minimizer_defaults = {"lbfgs": {...}, ...}`` (a network's parameter vector wants a longer
+    L-BFGS memory and a larger step cap than a cluster's coordinates); explicit ``options``
+    always win.
     """
     try:
         run = _METHODS[method]
@@ -39,6 +44,8 @@ def minimize(landscape: Any, x0: Array, method: str = "lbfgs", **options: Any) -
         raise ValueError(
             f"unknown minimisation method {method!r}; known methods: {', '.join(KNOWN_METHODS)}"
         ) from None
+    defaults = (getattr(landscape, "minimizer_defaults", None) or {}).get(method, {})
+    options = {**defaults, **options}
     lc = checked(landscape, caller=method)
     start = lc.counts.copy()
     result = run(lc, x0, **options)
