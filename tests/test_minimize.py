@@ -408,7 +408,8 @@ def test_landscape_defaults_apply_unless_overridden():
     from levinthal.systems.analytic import DoubleWell
 
     class Capped(DoubleWell):
-        minimizer_defaults = {"lbfgs": {"max_iterations": 3}}
+        def __init__(self):
+            self.minimizer_defaults = {"lbfgs": {"max_iterations": 3}}
 
     assert minimize(Capped(), np.array([0.3, 0.4])).iterations == 3
     res = minimize(Capped(), np.array([0.3, 0.4]), max_iterations=1000)

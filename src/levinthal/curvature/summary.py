@@ -55,7 +55,8 @@ class SpectrumSummary:
             "rms_gradient": c.rms_gradient, "energy": c.energy, "zero_tol": c.zero_tol,
             "n_flat": self.n_flat, "largest": self.largest, "smallest_nonflat": self.smallest_nonflat,
             "trace": self.trace, "top": self.top, "bottom": self.bottom,
-            "eigenvalues": self.eigenvalues, "n_hvp": self.n_hvp, "n_hessian": self.n_hessian, "reason": c.reason,
+            "eigenvalues": self.eigenvalues, "n_hvp": self.n_hvp, "n_hessian": self.n_hessian,
+            "reason": c.reason,
         }
 
     def text(self) -> str:
