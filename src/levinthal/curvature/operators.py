@@ -1,7 +1,8 @@
 """Curvature as an operator: the Hessian of a landscape at a point, applied through HVPs.
 
 A Hessian is never formed here: :class:`HessianOperator` applies H = ∇²E(x) to a vector with
-one Hessian-vector product (``landscape.hvp``) and counts every application in ``n_matvec``.
+one Hessian-vector product (``landscape.hvp``, or the landscape's optional
+``hvp_operator(x)`` built once at x when it has one) and counts every application in ``n_matvec``.
 Exact zero modes (translations and rotations of a cluster, rescalings of a network) can be
 projected out: with Z the ``(k, dim)`` matrix whose rows are orthonormal zero modes,
 
@@ -24,6 +25,8 @@ import numpy as np
 
 from levinthal.landscape import as_like, checked, symmetry_of, to_numpy
 from levinthal.landscape.arrays import Array, is_torch_array
+from levinthal.landscape.checks import Checked, check_point, check_vector
+from levinthal.landscape.counting import Counted
 
 __all__ = ["HessianOperator", "MatrixOperator", "as_operator", "zero_modes_of"]
 
@@ -60,6 +63,23 @@ def _check_zero_modes(name: str, dim: int, Z: Array) -> None:
             f"{name}: zero-mode rows are not orthonormal (max |Z Zᵀ − I| = {err:.2e}); "
             "orthonormalise them (e.g. levinthal.symmetry.zero_modes.orthonormal_rows) first"
         )
+
+
+def _fast_hvp(landscape: Any, x: Array) -> Any:
+    """``landscape``'s own ``hvp_operator(x)`` below counting/checking wrappers, or ``None``.
+
+    The method is looked up on the *class* of the first layer that is not a
+    :class:`~levinthal.landscape.counting.Counted` / :class:`~levinthal.landscape.checks.Checked`
+    wrapper, so a wrapper that only forwards unknown attributes (``Wrapper.__getattr__``) can
+    never hand out its inner landscape's operator for a function it transforms.
+    """
+    layer = landscape
+    while type(layer) in (Counted, Checked):
+        layer = layer.inner
+    if getattr(type(layer), "hvp_operator", None) is None:
+        return None
+    check_point(landscape.name, int(landscape.dim), x, where="curvature")
+    return layer.hvp_operator(x)
 
 
 class _Operator:
@@ -135,16 +155,28 @@ class HessianOperator(_Operator):
         Orthonormal rows Z to project out (P H P with P = I − ZᵀZ). ``None``: no projection.
         Use :func:`zero_modes_of` to get the modes the landscape's symmetry declares.
 
-    ``n_matvec`` counts the products applied through this operator.
+    fast : bool
+        Use the landscape's optional ``hvp_operator(x) -> (v ↦ H v)`` when it has one
+        (default True): Lanczos, Hutch++ and SLQ apply many products at the same x, and a
+        network landscape then builds its derivative graph once instead of once per product
+        (:meth:`~levinthal.systems.networks.landscape.NetworkLandscape.hvp_operator`; same
+        numbers to round-off). Only used when every layer above the landscape is a counting or
+        checking wrapper: a transforming wrapper (e.g. ``L2Regularized``, which adds λv) does
+        not define ``hvp_operator`` itself, and the product then goes through its ``hvp``.
+
+    ``n_matvec`` counts the products applied through this operator; each one is also counted
+    as one HVP in ``self.landscape.counts.hvp`` and its result checked for finiteness, on the
+    fast path as on the plain one.
     """
 
-    def __init__(self, landscape: Any, x: Array, zero_modes: Array | None = None):
+    def __init__(self, landscape: Any, x: Array, zero_modes: Array | None = None, *, fast: bool = True):
         self.landscape = checked(landscape, caller="curvature")
         self.name = self.landscape.name
         self.dim = int(self.landscape.dim)
         self.x = x
         self.like = x
         self.n_matvec = 0
+        self._fast = _fast_hvp(self.landscape, x) if fast else None
         if zero_modes is not None and int(zero_modes.shape[0]) == 0:
             zero_modes = None
         if zero_modes is not None:
@@ -154,7 +186,16 @@ class HessianOperator(_Operator):
         self.zero_modes = zero_modes
 
     def _apply(self, v: Array) -> Array:
-        return self.landscape.hvp(self.x, v)
+        if self._fast is None:
+            return self.landscape.hvp(self.x, v)
+        self.landscape.counts.hvp += 1
+        return check_vector(self.name, self._fast(v), self.x, "Hessian-vector product", "hvp_operator",
+                            "curvature")
+
+    @property
+    def uses_hvp_operator(self) -> bool:
+        """True when products go through the landscape's ``hvp_operator`` (built once at x)."""
+        return self._fast is not None
 
     def __repr__(self) -> str:
         return f"HessianOperator({self.name}, dim={self.dim}, zero_modes={self.n_zero_modes})"
