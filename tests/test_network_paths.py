@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from levinthal.landscape import NotSupportedError
@@ -280,3 +282,39 @@ def test_mode_connect_cli_reports_the_three_barriers(capsys, tmp_path):
     assert out["bezier_max"] < out["linear_max"]
     assert out["distance_after"] < out["distance_before"]
     assert plot.stat().st_size > 0
+
+
+def test_recomputed_batchnorm2d_statistics_of_a_cnn_are_the_channel_mean_and_variance():
+    from levinthal.systems.networks import cnn_digits
+
+    land = cnn_digits(seed=0, batch_norm=True, n_train=120)
+    x = land.random_point(np.random.default_rng(5))
+    stats = recompute_batchnorm_statistics(land, x)
+    # Independent: the first BatchNorm2d sees conv1(X); mean/variance over (samples, height, width).
+    w = x[: 8 * 9].reshape(8, 1, 3, 3)
+    b = x[8 * 9 : 8 * 10]
+    inputs = digits(n_train=120, flatten=False, dtype=torch.float64).train_inputs
+    z = nn.functional.conv2d(inputs, w, b, padding=1).transpose(0, 1).reshape(8, -1).numpy()
+    np.testing.assert_allclose(stats["1.running_mean"].numpy(), z.mean(1), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(stats["1.running_var"].numpy(), z.var(1, ddof=1), rtol=1e-10)
+
+
+def test_bezier_fitted_with_batch_statistics_beats_the_line_with_recomputed_batchnorm(two_bn_mlps):
+    land, data, a, b = two_bn_mlps
+    train_mode = NetworkLandscape(_bn_model(1), data.train_inputs, data.train_targets, mode="train")
+    curve = fit_bezier(train_mode, a, b, steps=100, lr=0.01, rng=0)
+    profile = curve.profile(9, landscape=land, held_out=False)
+    line = linear_barrier(land, a, b, n_points=9, held_out=False)
+    assert profile.batchnorm_recomputed and line.batchnorm_recomputed
+    assert profile.max_energy < line.max_energy
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(-1e3, 1e3), min_size=3, max_size=20), st.floats(-1e3, 1e3), st.floats(-1e3, 1e3))
+def test_barrier_above_the_chord_ignores_added_linear_trends(energies, c0, c1):
+    e = np.asarray(energies)
+    t = np.linspace(0, 1, e.size)
+    base, _ = barrier_heights(t, e)
+    tilted, _ = barrier_heights(t, e + c0 + c1 * t)
+    assert base >= 0.0
+    assert tilted == pytest.approx(base, abs=1e-9 * (1 + np.abs(e).max() + abs(c0) + abs(c1)))
