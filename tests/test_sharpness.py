@@ -358,3 +358,36 @@ def test_rescaling_refuses_non_homogeneous_layers_and_bad_factors(relu_net):
 def test_adaptive_sharpness_with_eta_zero_refuses_zero_coordinates():
     with pytest.raises(ValueError, match="eta"):
         worst_case_sharpness(Quadratic(np.eye(2)), np.array([0.0, 1.0]), 0.1, adaptive=True)
+
+
+# ------------------------------------------------------------------------- CLI
+
+
+def test_cli_sharpness_reports_every_measure_as_json(capsys, tmp_path):
+    import json
+
+    from levinthal.cli.main import main
+
+    point = tmp_path / "min.npy"
+    np.save(point, np.array([1.0, 0.0]))  # a minimum of the double well: λ = 8 and 1 there
+    assert main(["sharpness", "double-well", "--point", str(point), "--m", "full", "4", "--eta", "0.1",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    rows = {r["measure"]: r for r in out["measures"] if "value" in r}
+    assert rows["lambda_max"]["value"] == pytest.approx(8.0, rel=1e-8)
+    assert rows["hessian_trace"]["value"] == pytest.approx(9.0, rel=1e-8)
+    for name in ("epsilon_sharpness", "worst_l2", "worst_linf", "average_gaussian", "pac_bayes_sigma",
+                 "pac_bayes_sigma_magnitude"):
+        assert name in rows
+    refused = [r for r in out["measures"] if "refused" in r]
+    assert len(refused) == 4  # m = 4 needs samples: the four worst-case rows of m = 4
+    assert all("minibatch" in r["refused"] or "n_samples" in r["refused"] for r in refused)
+    assert rows["worst_l2_adaptive"]["parameters"]["eta"] == 0.1
+
+
+def test_cli_sharpness_prints_a_table(capsys):
+    from levinthal.cli.main import main
+
+    assert main(["sharpness", "muller-brown", "--samples", "20", "--pac-samples", "4"]) == 0
+    text = capsys.readouterr().out
+    assert "lambda_max" in text and "worst_l2_adaptive" in text and "flatness" in text
