@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch.func import functional_call
 
 from levinthal.curvature.sharpness import (
@@ -284,6 +286,20 @@ def test_rescaling_leaves_the_function_and_loss_exactly_unchanged(relu_net):
         assert torch.allclose(q[f"{2 * layer}.bias"], alpha * p[f"{2 * layer}.bias"])
         assert torch.allclose(q[f"{2 * layer + 2}.weight"], p[f"{2 * layer + 2}.weight"] / alpha)
         assert torch.equal(q[f"{2 * layer + 2}.bias"], p[f"{2 * layer + 2}.bias"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(layer=st.integers(0, 1), log_alpha=st.floats(-3.0, 3.0), seed=st.integers(0, 2**31 - 1))
+def test_any_positive_unit_rescaling_leaves_relu_outputs_unchanged(relu_net, layer, log_alpha, seed):
+    from levinthal.symmetry.rescaling import rescale_units
+
+    land, x, data = relu_net
+    h = land.model[2 * layer].out_features
+    alphas = np.exp(log_alpha * np.random.default_rng(seed).uniform(-1, 1, h))
+    y = rescale_units(x, layer, alphas, land.model)
+    out_x = functional_call(land.model, land.unflatten(x), (data.test_inputs,))
+    out_y = functional_call(land.model, land.unflatten(y), (data.test_inputs,))
+    assert torch.allclose(out_x, out_y, rtol=1e-11, atol=1e-11)
 
 
 def test_rescaling_changes_lambda_max_as_d_inverse_h_d_inverse(relu_net):
