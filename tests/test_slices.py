@@ -57,22 +57,23 @@ class NoBatch:
         return self.inner.energy(x)
 
 
-@pytest.mark.parametrize("method", ["loop", "batch", "affine-first", "auto"])
-def test_mlp_grid_equals_one_by_one_energies(mlp, method):
+@pytest.mark.parametrize(("method", "per_call"), [
+    ("loop", None), ("batch", 4), ("affine-first", 1), ("affine-first", 4), ("auto", None)])
+def test_mlp_grid_equals_one_by_one_energies(mlp, method, per_call):
     x = mlp.initial_point()
     d = random_directions(mlp, x, 2, seed=3)
-    g = grid_2d(mlp, x, d, resolution=5, range=(-0.7, 0.9), method=method, points_per_call=4)
+    g = grid_2d(mlp, x, d, resolution=5, range=(-0.7, 0.9), method=method, points_per_call=per_call)
     d1, d2 = d.vectors
     ref = np.array([[mlp.energy(x + a * d1 + b * d2) for b in g.betas] for a in g.alphas])
     np.testing.assert_allclose(g.energies, ref, rtol=1e-12, atol=0)
     assert g.energies.shape == (5, 5)
 
 
-@pytest.mark.parametrize("method", ["batch", "affine-first"])
-def test_cnn_grid_with_batchnorm_equals_one_by_one_energies_and_accuracies(cnn, method):
+@pytest.mark.parametrize(("method", "per_call"), [("batch", 2), ("affine-first", 1), ("affine-first", 2)])
+def test_cnn_grid_with_batchnorm_equals_one_by_one_energies_and_accuracies(cnn, method, per_call):
     x = cnn.initial_point()
     d = random_directions(cnn, x, 2, seed=4, biases="include")
-    g = grid_2d(cnn, x, d, resolution=3, method=method, points_per_call=2, accuracy=True)
+    g = grid_2d(cnn, x, d, resolution=3, method=method, points_per_call=per_call, accuracy=True)
     d1, d2 = d.vectors
     pts = [[x + a * d1 + b * d2 for b in g.betas] for a in g.alphas]
     np.testing.assert_allclose(g.energies, [[cnn.energy(p) for p in row] for row in pts], rtol=1e-12)

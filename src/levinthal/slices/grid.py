@@ -165,7 +165,14 @@ def _affine_first_ok(landscape: Any) -> bool:
 
 
 class _AffineFirst:
-    """See the module docstring. Data chunks outer, point batches inner."""
+    """See the module docstring. Data chunks outer, point batches inner.
+
+    One point at a time (``points_per_call=1``) the tail's parameters are formed block by
+    block as ``θ0 + α θ1 + β θ2`` and the tail runs as plain tensor calls (no vmap, no flat
+    vector, no ``functional_call`` for ``Linear`` layers): on tiny models per-call overhead,
+    not arithmetic, decides the speed. More points per call run the same tail under
+    ``vmap``.
+    """
 
     name = "affine-first"
 
@@ -178,16 +185,16 @@ class _AffineFirst:
         self.points_per_call = int(points_per_call)
         model = landscape.model
         first = model[0]
-        local = [n for n, _ in first.named_parameters()]
-        self._first = (first, local)
-        # Tail modules and the flat names of their parameters.
+        self._functional_call = functional_call
+        self._first = (first, [n for n, _ in first.named_parameters()])
+        vecs = [landscape.unflatten(v) for v in (x, *D)]
+        # Tail modules with (local name, [centre block, direction blocks...]) per parameter.
         self._tail = []
         for i, m in enumerate(model):
             if i == 0:
                 continue
-            names = [(f"{i}.{n}", n) for n, _ in m.named_parameters()]
-            self._tail.append((m, names))
-        self._functional_call = functional_call
+            blocks = [(n, [u[f"{i}.{n}"] for u in vecs]) for n, _ in m.named_parameters()]
+            self._tail.append((m, blocks, isinstance(m, torch.nn.Linear)))
         # Re-chunk the data so the k + 1 stored first-layer responses fit the budget.
         chunks = []
         for a, b, w in landscape._chunks:
@@ -199,64 +206,104 @@ class _AffineFirst:
             for s in range(0, n, step):
                 chunks.append((a[s : s + step], b[s : s + step], w * min(step, n - s) / n))
         self._chunks = chunks
+        targets = landscape._chunks[0][1]
+        self._lse = (landscape.loss_fn is torch.nn.functional.cross_entropy and targets.ndim == 1
+                     and not targets.is_floating_point())
         self._Z = None if len(chunks) > 1 else self._responses(chunks[0][0])
 
     def _first_params(self, v: Array) -> dict[str, Array]:
         params = self.land.unflatten(v)
         return {n: params[f"0.{n}"] for n in self._first[1]}
 
-    def _responses(self, inputs: Array) -> Array:
-        """First-layer responses to the centre and to each direction, shape (k+1, N, ...)."""
+    def _responses(self, inputs: Array) -> list[Array]:
+        """First-layer responses to the centre and to each direction, each (N, ...)."""
         import torch
 
         first = self._first[0]
         with torch.no_grad():
-            return torch.stack([self._functional_call(first, self._first_params(v), (inputs,))
-                                for v in (self.x, *self.D)])
+            return [self._functional_call(first, self._first_params(v), (inputs,)) for v in (self.x, *self.D)]
 
-    def _tail_loss(self, c: Array, Z: Array, targets: Array) -> tuple[Array, Array]:
-        """Loss and number of correct predictions at coefficients ``c`` (k,) for responses Z."""
+    def _run_tail(self, h: Array, params: list[dict[str, Array]], targets: Array) -> tuple[Array, Array]:
         import torch
         import torch.nn.functional as F
-        from torch import nn
 
-        p = self.x + c @ self.D
-        params = self.land.unflatten(p)
-        h = Z[0] + torch.tensordot(c, Z[1:], dims=1)
-        for m, names in self._tail:
-            if isinstance(m, nn.Linear):  # direct call: functional_call's parameter swap costs ~20 µs
-                h = F.linear(h, params[names[0][0]], params[names[1][0]] if len(names) > 1 else None)
-            elif names:
-                h = self._functional_call(m, {loc: params[full] for full, loc in names}, (h,))
+        for (m, _, linear), p in zip(self._tail, params, strict=True):
+            if linear:
+                h = F.linear(h, p["weight"], p.get("bias"))
+            elif p:
+                h = self._functional_call(m, p, (h,))
             else:
                 h = m(h)
-        loss = self.land.loss_fn(h, targets)
+        if self._lse:
+            # Mean cross-entropy as mean(logsumexp − logit of the target): the same function,
+            # ~2x cheaper than F.cross_entropy's general path for a few classes.
+            loss = (torch.logsumexp(h, dim=1) - h.gather(1, targets[:, None])[:, 0]).mean()
+        else:
+            loss = self.land.loss_fn(h, targets)
         correct = (h.argmax(dim=-1) == targets).sum() if self.accuracy else loss
         return loss, correct
+
+    def _one(self, c: list[float], Z: list[Array], targets: Array) -> tuple[Array, Array]:
+        """Loss and correct count at coefficients ``c`` (Python floats), no vmap."""
+        import torch
+
+        def combine(parts: list[Array]) -> Array:
+            out = parts[0]
+            for ck, pk in zip(c, parts[1:], strict=True):
+                out = torch.add(out, pk, alpha=ck)
+            return out
+
+        params = [{n: combine(parts) for n, parts in blocks} for _, blocks, _ in self._tail]
+        return self._run_tail(combine(Z), params, targets)
+
+    def _batched(self, c: Array, Z: Array, targets: Array) -> tuple[Array, Array]:
+        """Same as :meth:`_one` for a coefficient tensor ``c`` (k,), traceable by ``vmap``."""
+        import torch
+
+        def combine(parts: Any) -> Array:
+            return parts[0] + torch.tensordot(c, torch.stack(parts[1:]), dims=1)
+
+        params = [{n: combine(parts) for n, parts in blocks} for _, blocks, _ in self._tail]
+        return self._run_tail(combine(Z), params, targets)
 
     def __call__(self, C: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         import torch
         from torch.func import vmap
 
-        Ct = as_like(C, self.x)
-        E = torch.zeros(len(C), dtype=self.x.dtype, device=self.x.device)
-        A = torch.zeros(len(C), dtype=self.x.dtype, device=self.x.device) if self.accuracy else None
+        E = np.zeros(len(C))
+        A = np.zeros(len(C)) if self.accuracy else None
         n_total = self.land.n_samples
-        batched = vmap(self._tail_loss, in_dims=(0, None, None))
+        batched = vmap(self._batched, in_dims=(0, None, None))
+        Ct = as_like(C, self.x)
         with torch.no_grad():
             for inputs, targets, w in self._chunks:
                 Z = self._Z if self._Z is not None else self._responses(inputs)
-                for s in range(0, len(C), self.points_per_call):
-                    c = Ct[s : s + self.points_per_call]
-                    if len(c) == 1:
-                        loss, correct = self._tail_loss(c[0], Z, targets)
-                        loss, correct = loss[None], correct[None]
-                    else:
-                        loss, correct = batched(c, Z, targets)
-                    E[s : s + len(c)] += w * loss
-                    if A is not None:
-                        A[s : s + len(c)] += correct.to(A.dtype) / n_total
-        return to_numpy(E), None if A is None else to_numpy(A)
+                if self.points_per_call == 1:
+                    out = [self._one(c, Z, targets) for c in C.tolist()]
+                    loss = torch.stack([o[0] for o in out])
+                    correct = torch.stack([o[1] for o in out])
+                else:
+                    losses, corrects = [], []
+                    for s in range(0, len(C), self.points_per_call):
+                        lo, co = batched(Ct[s : s + self.points_per_call], Z, targets)
+                        losses.append(lo)
+                        corrects.append(co)
+                    loss, correct = torch.cat(losses), torch.cat(corrects)
+                E += w * to_numpy(loss)
+                if A is not None:
+                    A += to_numpy(correct) / n_total
+        return E, A
+
+
+def _max_points(landscape: Any, budget: int = 2**28) -> int:
+    """Most parameter sets per vectorised call whose activations (4 copies per value, as the
+    landscape's own sizing assumes) fit ``budget`` bytes; at least 1."""
+    act = getattr(landscape, "activations_per_sample", None)
+    n = getattr(landscape, "n_samples", None)
+    x_bytes = 8 if getattr(landscape, "dtype", None) is None else landscape.dtype.itemsize
+    if act is None or n is None:
+        return 16
+    return max(1, budget // max(1, 4 * int(act) * int(n) * x_bytes))
 
 
 def _candidates(landscape: Any, x: Array, D: Array, accuracy: bool, method: str,
@@ -279,11 +326,12 @@ def _candidates(landscape: Any, x: Array, D: Array, accuracy: bool, method: str,
         # NumPy landscapes: compiled batches beat a Python loop whenever they exist.
         return [_Batch(landscape, x, D, accuracy, points_per_call or 4096)] if has_batch else \
             [_Loop(landscape, x, D, accuracy)]
-    sizes = [points_per_call] if points_per_call else [1, 4, 16]
-    cands: list[Any] = []
+    sizes = [points_per_call] if points_per_call else [s for s in (1, 4, 16) if s <= _max_points(landscape)]
     if _affine_first_ok(landscape):
-        cands += [_AffineFirst(landscape, x, D, accuracy, s) for s in sizes]
-    cands.append(_Loop(landscape, x, D, accuracy))
+        # It does strictly less work than a full forward pass at the same batching, so the
+        # loop and the vmapped landscape need not be tried.
+        return [_AffineFirst(landscape, x, D, accuracy, s) for s in sizes]
+    cands: list[Any] = [_Loop(landscape, x, D, accuracy)]
     if has_batch:
         cands += [_Batch(landscape, x, D, accuracy, s) for s in sizes if s > 1]
     return cands
@@ -318,11 +366,10 @@ def evaluate_points(landscape: Any, x: Array, directions: list[Array], coefficie
     pos = 0
     if len(cands) > 1:
         for ev in cands:
-            # Two calls each: the first pays one-off costs (vmap tracing, caches).
-            for rep in range(2):
-                m = min(ev.points_per_call, len(C) - pos)
-                if m <= 0:
-                    break
+            # A warm-up call (vmap tracing, caches), then at least 16 points timed.
+            calls, timed, spent = 0, 0, 0.0
+            while pos < len(C) and (calls == 0 or timed < max(16, ev.points_per_call)):
+                m = min(ev.points_per_call if calls == 0 else max(16, ev.points_per_call), len(C) - pos)
                 t0 = time.perf_counter()
                 e, a = ev(C[pos : pos + m])
                 dt = time.perf_counter() - t0
@@ -330,8 +377,11 @@ def evaluate_points(landscape: Any, x: Array, directions: list[Array], coefficie
                 if A is not None:
                     A[pos : pos + m] = a
                 pos += m
-                if rep == 1:
-                    timings[f"{ev.name}:{ev.points_per_call}"] = dt / m
+                if calls > 0:
+                    timed, spent = timed + m, spent + dt
+                calls += 1
+            if timed:
+                timings[f"{ev.name}:{ev.points_per_call}"] = spent / timed
         best = min(cands, key=lambda ev: timings.get(f"{ev.name}:{ev.points_per_call}", math.inf))
     else:
         best = cands[0]
