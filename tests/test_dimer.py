@@ -157,3 +157,32 @@ def test_dimer_rejects_mode_inside_the_zero_modes(lj7):
         dimer(lj, gm.x, mode0=translation)
     with pytest.raises(ValueError, match="shape"):
         dimer(lj, gm.x, mode0=np.ones(5))
+
+
+class Tilted:
+    """E = x + y²: curvature 0 along x, so no stationary point and a flat lowest mode."""
+
+    name, dim = "x+y2", 2
+
+    def energy(self, x):
+        return float(x[0] + x[1] ** 2)
+
+    def energy_gradient(self, x):
+        return self.energy(x), np.array([1.0, 2 * x[1]])
+
+    def hvp(self, x, v):
+        return np.array([0.0, 2 * v[1]])
+
+
+def test_dimer_following_a_flat_direction_stops_with_zero_curvature_message():
+    res = dimer(Tilted(), np.array([0.0, 0.3]), mode0=np.array([0.3, 1.0]))
+    assert not res.converged and res.transition_state is None
+    assert "zero curvature" in res.message
+    assert abs(res.eigenvalue) < 1e-3 * 2.0
+
+
+def test_henkelman_fixed_convex_step_also_reaches_muller_brown_saddle():
+    ref = mb_saddle(MB_SADDLE_GUESSES[0])
+    res = dimer(MB, ref + np.array([0.05, 0.05]), rng=1, convex_step="fixed")
+    assert res.converged, res.message
+    assert np.linalg.norm(res.x - ref) < 1e-5

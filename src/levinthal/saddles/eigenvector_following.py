@@ -29,24 +29,10 @@ from levinthal.landscape import checked
 from levinthal.landscape.arrays import Array, vdot, vnorm
 from levinthal.minimize.lbfgs import prepare_point, two_loop_direction
 from levinthal.saddles._common import finish, project, rms, start_mode, zero_modes
-from levinthal.saddles.dimer import rotate_dimer
+from levinthal.saddles.dimer import ef_uphill_step, rotate_dimer
 from levinthal.saddles.results import SaddleSearchResult
 
 __all__ = ["ef_uphill_step", "eigenvector_following", "refine_transition_state"]
-
-
-def ef_uphill_step(g_par: float, eigenvalue: float, max_step: float) -> float:
-    """Signed step length along the mode: Δ = 2 g∥ / (−λ + √(λ² + 4 g∥²)), capped at ``max_step``.
-
-    Cerjan & Miller 1981 / Baker 1986 shift for maximising along one mode. At a point where
-    g∥ = 0 and λ ≥ 0 (the bottom of a well along v) the step is +max_step.
-    """
-    lam, gp = float(eigenvalue), float(g_par)
-    den = -lam + math.sqrt(lam * lam + 4 * gp * gp)
-    if den <= 0 or not math.isfinite(den):
-        return max_step if gp >= 0 else -max_step
-    step = 2 * gp / den
-    return max(-max_step, min(max_step, step))
 
 
 def eigenvector_following(
@@ -140,7 +126,7 @@ def eigenvector_following(
                                max_iterations=lanczos_max_iterations, rng=rng, v0=v)
             lam, v_new = float(res.eigenvalues[0]), res.eigenvectors[0]
         else:
-            v_new, lam, _ = rotate_dimer(L, x, g, v, separation=dimer_separation, Z=Z)
+            v_new, lam, _, _ = rotate_dimer(L, x, g, v, separation=dimer_separation, Z=Z)
         v_new = project(v_new, Z)
         v_new = v_new / vnorm(v_new)
         v = v_new if vdot(v_new, v) >= 0 else -v_new
