@@ -112,3 +112,35 @@ def test_lj7_transition_state_verifies_the_same_after_any_rotation_and_translati
     assert ts2 is not None, reason
     assert ts2.eigenvalue == pytest.approx(ts.eigenvalue, rel=1e-6)
     assert ts2.n_zero_modes == 6
+
+
+def test_saddle_cli_from_a_point_reports_the_muller_brown_saddle_and_its_minima(capsys, tmp_path):
+    import json
+
+    from levinthal.cli.main import main
+
+    ref = stationary((0.212, 0.293))
+    start = tmp_path / "start.npy"
+    np.save(start, ref + np.array([0.05, -0.04]))
+    png = tmp_path / "search.png"
+    for method in ("dimer", "ef"):
+        code = main(["saddle", "muller-brown", "--method", method, "--point", str(start), "--json",
+                     "--plot", str(png)])
+        out = json.loads(capsys.readouterr().out)
+        assert code == 0 and out["transition_state"], out["message"]
+        assert out["index"] == 1
+        assert out["energy"] == pytest.approx(MB.energy(ref), abs=1e-8)
+        ends = sorted([out["minus"]["energy"], out["plus"]["energy"]])
+        assert ends == pytest.approx(sorted([MB.energy(stationary(MB_MINIMA[k])) for k in "BC"]), abs=1e-6)
+        assert png.stat().st_size > 0
+
+
+def test_saddle_cli_exits_nonzero_when_no_transition_state_is_found(capsys, tmp_path):
+    from levinthal.cli.main import main
+
+    start = tmp_path / "min.npy"
+    np.save(start, stationary(MB_MINIMA["A"]))
+    code = main(["saddle", "muller-brown", "--method", "dimer", "--point", str(start),
+                 "--max-iterations", "20"])
+    out = capsys.readouterr().out
+    assert code == 1 and "no transition state" in out
