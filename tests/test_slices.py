@@ -253,3 +253,57 @@ def test_training_trajectory_on_its_pca_plane_ends_at_the_origin(mlp):
     x_end = torch.as_tensor(traj.points[-1])
     p = x_end + grid.alphas[1] * pca.directions.vectors[0] + grid.betas[2] * pca.directions.vectors[1]
     assert grid.energies[1, 2] == pytest.approx(mlp.energy(p), rel=1e-12)
+
+
+def test_contour_of_a_grid_with_holes_keeps_them_masked(tmp_path):
+    from levinthal.plots import pyplot
+    from levinthal.plots.slices import draw_contour, plot_contour, plot_surface
+
+    q = Quadratic(np.eye(2), np.zeros(2), nan_above=0.25)
+    g = grid_2d(q, np.zeros(2), [np.array([1.0, 0.0]), np.array([0.0, 1.0])], resolution=9)
+    plt = pyplot()
+    fig, ax = plt.subplots()
+    cs = draw_contour(ax, g, log=True)  # α in {0.5, 0.75, 1} are NaN: 3 rows of 9
+    assert np.all(np.diff(cs.levels) > 0) and cs.levels[0] > np.nanmin(g.energies)
+    assert any("NaN (27 points)" in t.get_text() for t in ax.get_legend().get_texts())
+    plt.close(fig)
+    plot_contour(g, str(tmp_path / "c.png"))
+    plot_surface(g, str(tmp_path / "s.png"))
+    assert (tmp_path / "c.png").stat().st_size > 1000 and (tmp_path / "s.png").stat().st_size > 1000
+
+
+def test_cli_slice_writes_a_grid_that_reloads_to_the_landscape_values(tmp_path, capsys):
+    import json
+
+    from levinthal.cli.main import main
+    from levinthal.systems import make_system
+
+    out = tmp_path / "s"
+    assert main(["slice", "mlp-digits", "--no-minimize", "--resolution", "4", "--out", str(out), "--json",
+                 "--quiet", "--biases", "include", "--seed", "2"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["shape"] == [4, 4] and summary["nan_points"] == 0
+    g = load_grid(out / "slice")
+    assert g.metadata["directions"]["biases"] == "include" and g.metadata["directions"]["seed"] == 2
+    land = make_system("mlp-digits", seed=2)
+    x = torch.as_tensor(g.center)
+    p = x + g.alphas[3] * torch.as_tensor(g.directions[0]) + g.betas[0] * torch.as_tensor(g.directions[1])
+    assert g.energies[3, 0] == pytest.approx(land.energy(p), rel=1e-12)
+    for name in ("slice_contour.png", "slice_surface.png"):
+        assert (out / name).stat().st_size > 1000
+
+
+def test_cli_trajectory_writes_path_grid_and_figure(tmp_path, capsys):
+    import json
+
+    from levinthal.cli.main import main
+
+    out = tmp_path / "t"
+    assert main(["trajectory", "mlp-digits", "--steps", "12", "--every", "3", "--resolution", "4",
+                 "--out", str(out), "--json", "--quiet"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["checkpoints"] == 5 and summary["energy_end"] < summary["energy_start"]
+    saved = np.load(out / "trajectory.npz")
+    np.testing.assert_allclose(saved["coordinates"][-1], 0.0)
+    assert sum(summary["explained_variance_ratio"]) <= 1.0 + 1e-12
+    assert (out / "trajectory.png").stat().st_size > 1000
