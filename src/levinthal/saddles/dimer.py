@@ -148,8 +148,8 @@ def dimer(
     max_iterations: int = 1000,
     max_step: float = 0.1,
     dimer_separation: float = 1e-3,
-    max_rotations: int = 8,
-    rotation_angle_tol: float = 1e-2,
+    max_rotations: int = 3,
+    rotation_angle_tol: float = 0.05,
     memory: int = 5,
     initial_inverse_curvature: float = 0.01,
     reset_angle: float = 0.2,
@@ -178,8 +178,10 @@ def dimer(
         Largest translation step (Euclidean norm of the whole step; default 0.1).
     dimer_separation : float
         δ of the finite-difference curvature (default 1e-3).
-    max_rotations, rotation_angle_tol : rotations per translation step (default 8) and the
-        trial angle (radians, default 0.01) below which N counts as converged.
+    max_rotations, rotation_angle_tol : rotations per translation step (default 3) and the
+        trial angle (radians, default 0.05) below which N counts as converged. On LJ7/LJ38
+        from perturbed minima, 8 rotations to 0.01 rad cost ~1.5x more force calls per
+        verified saddle than 3 to 0.05 rad (the mode keeps improving over later steps).
     memory, initial_inverse_curvature : L-BFGS pairs for the translation (default 5) and the
         scalar inverse curvature before any pair is known (default 0.01). The memory is
         cleared when a rotation turns N by more than ``reset_angle`` (radians, default 0.2),
