@@ -63,8 +63,8 @@ def test_gd_beyond_two_over_eta_diverges_and_says_so():
     assert not rec.converged and "diverged" in rec.message
 
 
-def test_warm_started_lambda_max_checks_use_fewer_hvps_than_the_first():
-    land = make_system("mlp-digits", n_train=100, hidden=(8,))
+def test_warm_started_lambda_max_checks_use_fewer_hvps_than_the_first(small_net):
+    land = small_net
     rec = train(land, land.initial_point(), lr=0.5, steps=40, track_every=10, track=("lambda_max",))
     assert rec.hvp_per_check[1:].max() < rec.hvp_per_check[0]
     dense = np.linalg.eigvalsh(land.hessian(rec.x).numpy())[-1]
