@@ -24,13 +24,14 @@ data and loss (mean cross-entropy) for all three:
 * **loop**: a plain per-point loop, ``vector_to_parameters`` + ``model(X)`` under
   ``torch.no_grad()``.
 
-Reported: seconds per grid, seconds per grid point, the ratio of time per point to one
-forward pass + loss over the same data (no_grad, median of several), and
-levinthal / fastest peer (< 1: levinthal faster). The three (and the forward-pass timing)
-are interleaved ``--repeats`` times (default 3; once for grids over a minute) in one process
-so the machine's load affects them alike, and the best of the repeats is reported. The
-values of levinthal's grid are checked against ``landscape.energy`` at a few points (the
-peer draws its own directions, so its values differ by construction).
+Reported (CPU seconds of the process by default, see ``--clock``): seconds per grid,
+seconds per grid point, the ratio of time per point to one forward pass + loss over the
+same data (no_grad, median of several), and levinthal / fastest peer (< 1: levinthal
+faster). The three (and the forward-pass timing) are interleaved ``--repeats`` times
+(default 3; once for grids over a minute) in one process so the machine's load affects
+them alike, and the best of the repeats is reported. The values of levinthal's grid are
+checked against ``landscape.energy`` at a few points (the peer draws its own directions, so
+its values differ by construction).
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ from levinthal.systems.networks.data import mnist5k
 from levinthal.systems.networks.landscape import NetworkLandscape
 from levinthal.systems.networks.models import reset_parameters, small_cnn
 
+CLOCK = time.process_time
+"""The clock: CPU seconds of this process by default (``--clock cpu``). With one thread it
+is the work done, not the wait for a core on a shared machine, whose load varied 3x during
+a run here; ``--clock wall`` for wall-clock seconds."""
+
 
 def forward_seconds(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, repeats: int = 7) -> float:
     """Median seconds of one forward pass + mean cross-entropy over (X, y), no autograd."""
@@ -58,18 +64,18 @@ def forward_seconds(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, re
     with torch.no_grad():
         F.cross_entropy(model(X), y)
         for _ in range(repeats):
-            t0 = time.perf_counter()
+            t0 = CLOCK()
             F.cross_entropy(model(X), y)
-            times.append(time.perf_counter() - t0)
+            times.append(CLOCK() - t0)
     return statistics.median(times)
 
 
 def run_levinthal(land: NetworkLandscape, res: int, seed: int) -> tuple[float, dict]:
     x = land.initial_point()
-    t0 = time.perf_counter()
+    t0 = CLOCK()
     d = random_directions(land, x, 2, seed=seed)
     g = grid_2d(land, x, d, resolution=res, range=(-1.0, 1.0))
-    dt = time.perf_counter() - t0
+    dt = CLOCK() - t0
     # Spot check against the protocol's energy (independent evaluation path).
     rng = np.random.default_rng(seed)
     for _ in range(3):
@@ -84,10 +90,10 @@ def run_loss_landscapes(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor
     import loss_landscapes.metrics
 
     metric = loss_landscapes.metrics.Loss(F.cross_entropy, X, y)
-    t0 = time.perf_counter()
+    t0 = CLOCK()
     out = loss_landscapes.random_plane(model, metric, distance=1, steps=res, normalization="filter",
                                        deepcopy_model=True)
-    dt = time.perf_counter() - t0
+    dt = CLOCK() - t0
     assert out.shape == (res, res)
     return dt
 
@@ -96,7 +102,7 @@ def run_loop(land: NetworkLandscape, model: torch.nn.Module, X: torch.Tensor, y:
              seed: int) -> float:
     model = copy.deepcopy(model)
     x = land.initial_point()
-    t0 = time.perf_counter()
+    t0 = CLOCK()
     d1, d2 = random_directions(land, x, 2, seed=seed).vectors
     coords = np.linspace(-1.0, 1.0, res)
     E = np.empty((res, res))
@@ -106,7 +112,7 @@ def run_loop(land: NetworkLandscape, model: torch.nn.Module, X: torch.Tensor, y:
             for j, b in enumerate(coords):
                 torch.nn.utils.vector_to_parameters(x + a * d1 + b * d2, params)
                 E[i, j] = float(F.cross_entropy(model(X), y))
-    return time.perf_counter() - t0
+    return CLOCK() - t0
 
 
 def cases(args: argparse.Namespace) -> list[tuple[str, NetworkLandscape, list[int]]]:
@@ -130,8 +136,12 @@ def main() -> None:
     ap.add_argument("--cnn-samples", type=int, default=500)
     ap.add_argument("--repeats", type=int, default=3, help="interleaved repeats (best of); 1 for long grids")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--clock", default="cpu", choices=["cpu", "wall"],
+                    help="cpu: process CPU seconds (default; robust to a loaded machine); wall: wall clock")
     ap.add_argument("--json", help="write the results to this file")
     args = ap.parse_args()
+    global CLOCK
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
     torch.set_num_threads(1)
     results = []
     for label, land, resolutions in cases(args):
@@ -152,7 +162,8 @@ def main() -> None:
             f, t_lev, t_ll, t_loop = (min(times[k]) for k in ("fwd", "lev", "ll", "loop"))
             fastest = min(t_ll, t_loop)
             row = {
-                "case": label, "resolution": res, "points": n, "repeats": repeats, "forward_seconds": f,
+                "case": label, "clock": args.clock, "resolution": res, "points": n, "repeats": repeats,
+                "forward_seconds": f,
                 "levinthal_seconds": t_lev, "loss_landscapes_seconds": t_ll, "loop_seconds": t_loop,
                 "levinthal_per_point_over_forward": t_lev / n / f,
                 "loss_landscapes_per_point_over_forward": t_ll / n / f,

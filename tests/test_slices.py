@@ -264,7 +264,7 @@ def test_contour_of_a_grid_with_holes_keeps_them_masked(tmp_path):
     plt = pyplot()
     fig, ax = plt.subplots()
     cs = draw_contour(ax, g, log=True)  # α in {0.5, 0.75, 1} are NaN: 3 rows of 9
-    assert np.all(np.diff(cs.levels) > 0) and cs.levels[0] > np.nanmin(g.energies)
+    assert np.all(np.diff(cs.levels) > 0) and cs.levels[0] == np.nanmin(g.energies)
     assert any("NaN (27 points)" in t.get_text() for t in ax.get_legend().get_texts())
     plt.close(fig)
     plot_contour(g, str(tmp_path / "c.png"))

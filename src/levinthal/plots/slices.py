@@ -52,7 +52,7 @@ def _levels(E: np.ndarray, n: int, log: bool) -> np.ndarray:
     if log:
         # Log-spaced above the minimum: resolves the basin floor where losses vary little.
         span = hi - lo
-        return lo + np.geomspace(span * 1e-4, span, n)
+        return lo + np.concatenate([[0.0], np.geomspace(span * 1e-4, span, n - 1)])
     return np.linspace(lo, hi, n)
 
 
@@ -67,7 +67,12 @@ def draw_contour(ax: Any, grid: Any, title: str | None = None, levels: int = 30,
     A, B = np.meshgrid(grid.alphas, grid.betas, indexing="ij")
     E = np.ma.masked_invalid(grid.energies)
     lv = _levels(grid.energies, levels, log)
-    cs = (ax.contourf if filled else ax.contour)(A, B, E, levels=lv, cmap="viridis", extend="max")
+    from matplotlib.colors import BoundaryNorm
+
+    # One colour per band: with log-spaced levels a linear colour scale would paint all the
+    # low bands, where the interesting structure is, in nearly the same colour.
+    norm = BoundaryNorm(lv, ncolors=256, extend="max")
+    cs = (ax.contourf if filled else ax.contour)(A, B, E, levels=lv, cmap="viridis", norm=norm, extend="max")
     if filled:
         ax.contour(A, B, E, levels=lv[::3], colors="k", linewidths=0.3, alpha=0.5)
     holes = ~np.isfinite(grid.energies)
@@ -134,7 +139,8 @@ def plot_trajectory(grid: Any, coordinates: np.ndarray, path: str, title: str | 
     ax.plot(coords[0, 0], coords[0, 1], "s", color="w", mec="k", ms=6, label="start")
     if steps is not None and len(steps) == len(coords):
         for k in np.linspace(0, len(coords) - 1, min(5, len(coords))).astype(int):
-            ax.annotate(str(int(steps[k])), coords[k], fontsize=7, color="w", xytext=(3, 3),
-                        textcoords="offset points")
+            ax.annotate(str(int(steps[k])), coords[k], fontsize=7, color="k", xytext=(3, 3),
+                        textcoords="offset points",
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "w", "alpha": 0.7, "lw": 0})
     ax.legend(loc="lower right", fontsize=8)
     _save(fig, path, dpi)
