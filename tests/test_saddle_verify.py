@@ -144,3 +144,39 @@ def test_saddle_cli_exits_nonzero_when_no_transition_state_is_found(capsys, tmp_
                  "--max-iterations", "20"])
     out = capsys.readouterr().out
     assert code == 1 and "no transition state" in out
+
+
+def test_searches_run_on_torch_tensors_and_return_tensors():
+    torch = pytest.importorskip("torch")
+    from levinthal.saddles import eigenvector_following
+
+    class TorchQuartic:
+        """E = (x₀² − 1)² + Σ_{i>0} (i+1) x_i²: saddle of index 1 at 0 (curvature −4), minima at x₀ = ±1."""
+
+        name, dim = "torch-quartic", 4
+        c = torch.tensor([0.0, 2.0, 3.0, 4.0], dtype=torch.float64)
+
+        def energy_gradient(self, x):
+            e = (x[0] ** 2 - 1) ** 2 + (self.c * x * x).sum()
+            g = 2 * self.c * x
+            g[0] = 4 * x[0] * (x[0] ** 2 - 1)
+            return float(e), g
+
+        def energy(self, x):
+            return self.energy_gradient(x)[0]
+
+        def hvp(self, x, v):
+            h = 2 * self.c * v
+            h[0] = (12 * x[0] ** 2 - 4) * v[0]
+            return h
+
+    land = TorchQuartic()
+    x0 = torch.tensor([0.2, 0.1, -0.1, 0.05], dtype=torch.float64)
+    for search in (dimer, eigenvector_following):
+        res = search(land, x0, mode0=torch.tensor([1.0, 0.2, 0.0, 0.0], dtype=torch.float64))
+        assert res.converged, res.message
+        assert isinstance(res.x, torch.Tensor)
+        assert float(res.x.abs().max()) < 1e-5
+        assert res.transition_state.eigenvalue == pytest.approx(-4.0, rel=1e-6)
+        minus, plus, _ = descend_from_saddle(land, res.transition_state)
+        assert sorted(float(m.x[0]) for m in (minus, plus)) == pytest.approx([-1.0, 1.0], abs=1e-4)

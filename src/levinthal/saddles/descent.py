@@ -20,10 +20,22 @@ from typing import Any
 import numpy as np
 
 from levinthal.landscape import MinimizeResult, TransitionState, checked
-from levinthal.landscape.arrays import to_numpy, vnorm
+from levinthal.landscape.arrays import as_like, to_numpy, vnorm
 from levinthal.minimize import gradient_flow, minimize
 
 __all__ = ["descend_from_saddle"]
+
+
+def _arc_length(points: np.ndarray) -> np.ndarray:
+    """Cumulative Euclidean length along the rows of ``points`` (shape ``(m, dim)``), from 0."""
+    return np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))])
+
+
+def _flow_side(L: Any, x_side: Any, rms_tol: float, path_every: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient-flow points (``(m, dim)``, NumPy) and energies from ``x_side`` down to its basin."""
+    flow = gradient_flow(L, x_side, rms_tol=max(rms_tol, 1e-4), path_every=path_every)
+    pts = np.stack([to_numpy(p) for p in flow.path])
+    return pts, np.array([L.energy(p) for p in flow.path])
 
 
 def descend_from_saddle(
@@ -86,24 +98,16 @@ def descend_from_saddle(
     path: dict[str, Any] = {"delta": delta, "energy_minus_start": em, "energy_plus_start": ep}
     starts = [xm, xp]
     if record_path:
-        sides = []
-        for x_side in starts:
-            flow = gradient_flow(L, x_side, rms_tol=max(rms_tol, 1e-4), path_every=path_every)
-            pts = np.stack([to_numpy(p) for p in flow.path]) if flow.path else to_numpy(x_side)[None]
-            sides.append((pts, np.array([L.energy(p) for p in flow.path]) if flow.path else np.array([em])))
+        sides = [_flow_side(L, x_side, rms_tol, path_every) for x_side in starts]
         x_ts = to_numpy(ts.x)[None]
-        (pm, emn), (pp, epl) = sides
-        ptsm = np.concatenate([x_ts, pm])
-        ptsp = np.concatenate([x_ts, pp])
-        sm = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(ptsm, axis=0), axis=1))])
-        sp = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(ptsp, axis=0), axis=1))])
-        path["arc_length"] = np.concatenate([-sm[::-1], sp[1:]])
-        path["energy"] = np.concatenate([emn[::-1], [e_ts], epl])
-        path["points"] = np.concatenate([ptsm[::-1], ptsp[1:]])
-        starts = [flow_end for flow_end in (pm[-1], pp[-1])]
-        from levinthal.landscape import native_point
-
-        starts = [native_point(L, s) if isinstance(ts.x, np.ndarray) else s for s in starts]
+        (pm, e_m), (pp, e_p) = sides
+        s_m = _arc_length(np.concatenate([x_ts, pm]))
+        s_p = _arc_length(np.concatenate([x_ts, pp]))
+        path["arc_length"] = np.concatenate([-s_m[::-1], s_p[1:]])
+        path["energy"] = np.concatenate([e_m[::-1], [e_ts], e_p])
+        path["points"] = np.concatenate([pm[::-1], x_ts, pp])
+        # finish each side from where its flow stopped
+        starts = [as_like(pm[-1], ts.x), as_like(pp[-1], ts.x)]
     minus = minimize(L, starts[0], method=method, rms_tol=rms_tol, **minimize_options)
     plus = minimize(L, starts[1], method=method, rms_tol=rms_tol, **minimize_options)
     return minus, plus, path
