@@ -1,0 +1,25 @@
+"""Double-ended searches for transition states: nudged elastic band and relatives.
+
+* :mod:`~levinthal.paths.neb` — :func:`neb`: improved-tangent NEB with climbing image, doubly
+  nudged option and AutoNEB-style image insertion, images relaxed together by L-BFGS or FIRE.
+* :mod:`~levinthal.paths.tangents` — tangents and projected band forces.
+* :mod:`~levinthal.paths.band` — interpolation, path length, image insertion.
+* :mod:`~levinthal.paths.results` — :class:`NebResult`.
+"""
+
+from levinthal.paths.band import insert_image, insertion_interval, linear_band, path_length
+from levinthal.paths.neb import EndpointWarning, neb
+from levinthal.paths.results import NebResult
+from levinthal.paths.tangents import band_forces, improved_tangents
+
+__all__ = [
+    "EndpointWarning",
+    "NebResult",
+    "band_forces",
+    "improved_tangents",
+    "insert_image",
+    "insertion_interval",
+    "linear_band",
+    "neb",
+    "path_length",
+]
