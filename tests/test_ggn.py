@@ -133,3 +133,20 @@ def test_cross_entropy_loss_hessian_closed_form_matches_autodiff():
     ref = torch.func.jvp(torch.func.grad(lambda o: F.cross_entropy(o, t)), (out,), (u,))[1]
     np.testing.assert_allclose(loss_hessian_product(F.cross_entropy, out, t, u).numpy(), ref.numpy(),
                                atol=1e-15)
+
+
+def test_ggn_of_the_cnn_preset_equals_explicit_jacobian_product():
+    from levinthal.systems import make_system
+
+    land = make_system("cnn-digits", n_train=20)
+    x = land.initial_point()
+    f = lambda p: functional_call(land.model, land.unflatten(p), (land._inputs,))  # noqa: E731
+    J = jacrev(f)(x).reshape(-1, land.dim)
+    out = f(x).detach()
+    p = torch.softmax(out, -1)
+    n = out.shape[0]
+    HL = torch.block_diag(*[(torch.diag(p[i]) - torch.outer(p[i], p[i])) / n for i in range(n)])
+    v = torch.as_tensor(np.random.default_rng(0).standard_normal(land.dim))
+    ref = J.T @ (HL @ (J @ v))
+    np.testing.assert_allclose(GGNOperator(land, x).matvec(v).numpy(), ref.numpy(),
+                               atol=1e-13 * float(ref.abs().max()))

@@ -27,7 +27,7 @@ def test_ggn_spectrum_on_a_subset_is_positive_and_plotted(capsys, tmp_path):
     fig = tmp_path / "ggn.png"
     assert main(["spectrum", "mlp-digits", "--operator", "ggn", "--subset", "40", "--k", "3",
                  "--probes", "2", "--slq-steps", "10", "--trace-matvec", "9", "--tol", "1e-4",
-                 "--json", "--plot", str(fig)]) == 0
+                 "--max-matvec", "60", "--json", "--plot", str(fig)]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["n_samples"] == 40 and out["n_classes"] == 10 and out["operator"] == "ggn"
     assert min(out["top"]) > 0 and min(out["bottom"]) > -1e-10  # a Gauss–Newton matrix is PSD

@@ -35,6 +35,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--slq-steps", type=int, default=80, help="Lanczos steps per SLQ probe (default 80)")
     p.add_argument("--trace-matvec", type=int, default=99, help="Hutch++ products (default 99)")
     p.add_argument("--tol", type=float, default=1e-6, help="Lanczos relative residual tolerance")
+    p.add_argument("--max-matvec", type=int, default=300,
+                   help="product budget of each Lanczos run (default 300; the smallest eigenvalues of a "
+                        "Gauss–Newton matrix sit in a near-null cluster and rarely converge)")
     p.add_argument("--plot", help="write the bulk-and-outliers density figure to this file")
     add_common(p)
     p.set_defaults(run=run)
@@ -54,15 +57,17 @@ def count_outliers(top: np.ndarray) -> tuple[int, float]:
 
 
 def measure(op: Any, k: int, rng: np.random.Generator, *, probes: int = 10, slq_steps: int = 80,
-            trace_matvec: int = 99, tol: float = 1e-6) -> dict[str, Any]:
+            trace_matvec: int = 99, tol: float = 1e-6, max_matvec: int = 300) -> dict[str, Any]:
     """Top-k and bottom-k eigenvalues (Lanczos), Hutch++ trace and SLQ density of ``op``.
 
-    Returns a JSON-ready dict; ``n_matvec`` counts every product (HVPs or GGN products).
+    ``max_matvec`` is the budget of each Lanczos run; an unconverged end is reported as such
+    (``top_converged`` / ``bottom_converged`` and the message). Returns a JSON-ready dict;
+    ``n_matvec`` counts every product (HVPs or GGN products).
     """
     from levinthal.curvature import hutchpp, lanczos_eigs, spectral_density
 
-    top = lanczos_eigs(op, k=k, which="largest", tol=tol, rng=rng)
-    bottom = lanczos_eigs(op, k=k, which="smallest", tol=tol, rng=rng)
+    top = lanczos_eigs(op, k=k, which="largest", tol=tol, rng=rng, max_iterations=max_matvec)
+    bottom = lanczos_eigs(op, k=k, which="smallest", tol=tol, rng=rng, max_iterations=max_matvec)
     trace = hutchpp(op, n_matvec=trace_matvec, rng=rng)
     dens = spectral_density(op, n_probes=probes, n_steps=slq_steps, rng=rng)
     n_out, gap = count_outliers(top.eigenvalues)
@@ -124,7 +129,7 @@ def run(args: Any) -> int:
               "n_samples": getattr(land, "n_samples", None), "n_classes": _n_classes(land),
               "train_steps": args.train_steps}
     result.update(measure(op, args.k, rng, probes=args.probes, slq_steps=args.slq_steps,
-                          trace_matvec=args.trace_matvec, tol=args.tol))
+                          trace_matvec=args.trace_matvec, tol=args.tol, max_matvec=args.max_matvec))
     if args.plot:
         from levinthal.plots.spectra_density import plot_spectral_density
 
