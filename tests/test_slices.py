@@ -307,3 +307,19 @@ def test_cli_trajectory_writes_path_grid_and_figure(tmp_path, capsys):
     np.testing.assert_allclose(saved["coordinates"][-1], 0.0)
     assert sum(summary["explained_variance_ratio"]) <= 1.0 + 1e-12
     assert (out / "trajectory.png").stat().st_size > 1000
+
+
+def test_wrapped_network_gets_filter_directions_and_a_matching_grid(mlp):
+    from levinthal.systems.regularized import L2Regularized
+
+    land = L2Regularized(mlp, 1e-3)
+    x = mlp.initial_point()
+    d = random_directions(land, x, 2, seed=9)
+    bare = random_directions(mlp, x, 2, seed=9)
+    np.testing.assert_array_equal(d.vectors[0].numpy(), bare.vectors[0].numpy())
+    g = grid_2d(land, x, d, resolution=3)
+    assert g.metadata["evaluator"]["method"] in ("loop", "batch")
+    ref = [[land.energy(x + a * d.vectors[0] + b * d.vectors[1]) for b in g.betas] for a in g.alphas]
+    np.testing.assert_allclose(g.energies, ref, rtol=1e-12)
+    with pytest.raises(LandscapeError, match="2-D grid needs 2 directions"):
+        grid_2d(land, x, d.vectors[:1], resolution=3)

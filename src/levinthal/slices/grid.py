@@ -148,13 +148,20 @@ class _Batch:
 
 
 def _affine_first_ok(landscape: Any) -> bool:
-    """Whether the affine-first evaluator applies: a bare NetworkLandscape in eval mode whose
-    model is an ``nn.Sequential`` starting with a Linear/Conv layer."""
+    """Whether the affine-first evaluator applies: a bare NetworkLandscape (not a wrapper, not
+    a subclass changing the energy) in eval mode whose model is an ``nn.Sequential`` starting
+    with a Linear/Conv layer."""
     try:
         from torch import nn
     except ImportError:  # pragma: no cover
         return False
-    model = getattr(landscape, "model", None)
+    from levinthal.systems.networks.landscape import NetworkLandscape
+
+    # Only the landscape itself: a wrapper (weight decay ...) forwards .model and the data
+    # through attribute lookup but changes the energy, which this evaluator would miss.
+    if not isinstance(landscape, NetworkLandscape) or type(landscape).energy is not NetworkLandscape.energy:
+        return False
+    model = landscape.model
     if not isinstance(model, nn.Sequential) or len(model) < 2:
         return False
     if getattr(landscape, "mode", "eval") != "eval" or getattr(landscape, "allow_stochastic", False):
