@@ -15,10 +15,14 @@ data, so evaluation speed is the whole matter. Three evaluators, chosen by measu
     (eval mode). That layer's output is *linear* in its parameters for fixed inputs, so over
     the plane ``θ = x + α d1 + β d2`` it is ``Z(x) + α Z(d1) + β Z(d2)``: three layer
     evaluations over the data replace one per grid point, and only the rest of the network
-    runs per point (``points_per_call`` points at a time under ``vmap``). For the digits MLP
-    the first layer is 85 % of the multiply-adds, so a grid point costs less than a forward
-    pass. Data are processed in chunks sized so the three stored responses fit a memory
-    budget (mean losses are recombined with weights = chunk share, which is exact).
+    runs per point (one point at a time as plain tensor calls, or ``points_per_call`` at a
+    time under ``vmap``); a mean cross-entropy is computed as mean(logsumexp − target logit).
+    For the digits MLP the first layer is 86 % of the multiply-adds, and a grid point was
+    measured at 0.87–0.95 forward passes on one CPU thread (0.63 for the 28x28 CNN; see
+    ``benchmarks/bench_slices_vs_loss_landscapes.py``). Data are processed in chunks sized so
+    the stored responses fit a memory budget (mean losses are recombined with weights = chunk
+    share, which is exact); with more than one chunk the responses are recomputed on each call
+    (one first-layer pass over the data per call, amortised over its points).
 
 ``method="auto"`` (default) evaluates the first grid points with each candidate setting,
 times them (the values are kept, nothing is wasted) and finishes the grid with the fastest.
