@@ -48,6 +48,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--criterion", choices=["loss", "accuracy"], default="loss",
                    help="PAC-Bayes deviation of the loss (default) or of training accuracy (networks)")
     p.add_argument("--rms-tol", type=float, default=1e-6, help="RMS gradient for the minimisation")
+    p.add_argument("--max-iterations", type=int, default=20000, help="L-BFGS iterations for the minimisation")
     add_common(p)
     p.set_defaults(run=run)
 
@@ -137,7 +138,8 @@ def run(args: Any) -> int:
     else:
         from levinthal.minimize import minimize
 
-        res = minimize(land, land.random_point(rng), rms_tol=args.rms_tol, max_iterations=100000)
+        res = minimize(land, land.random_point(rng), rms_tol=args.rms_tol,
+                       max_iterations=args.max_iterations)
         info["minimisation"] = {"converged": res.converged, "message": res.message,
                                 "iterations": res.iterations, "rms_gradient": res.rms_gradient}
         if not res.converged:

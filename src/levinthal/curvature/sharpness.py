@@ -266,7 +266,7 @@ def _ascend(fg: Any, geom: Any, u0: Array, max_evals: int, tol: float) -> dict[s
             if t < 1e-12:
                 return dict(u=u, f=f, n=n, converged=False, stationarity=stat, history=history,
                             message=f"no ascent step found (step underflow) at gradient mapping {stat:.1e} "
-                                    f"> {tol:g}; rounding limits the maximisation")
+                                    f"> {tol:g} (a kink of the function, e.g. ReLU, or rounding)")
 
 
 def _maximise(fg: Any, geom: Any, like: Array, rng: np.random.Generator, restarts: int,
