@@ -11,7 +11,8 @@ Energy = mean loss over the whole data set (full batch). With ``chunk_size`` the
 processed in chunks whose losses are weighted by their share of the samples, which bounds
 memory and is mathematically identical. Derivatives come from ``torch.func``:
 
-* gradient: reverse mode (``grad_and_value``);
+* gradient: reverse mode (plain autograd on a leaf copy of x; ``grad_and_value`` inside
+  ``torch.func`` transforms);
 * Hessian-vector product: forward-over-reverse, ``jvp(grad(E), (x,), (v,))`` — Pearlmutter
   (1994), "Fast exact multiplication by the Hessian", Neural Computation 6, 147; one HVP
   costs a small multiple of a gradient;
@@ -366,8 +367,33 @@ class NetworkLandscape:
         return float(total)
 
     def energy_gradient(self, x: Any) -> tuple[float, torch.Tensor]:
-        """``(E, ∇E)`` at ``x``; the gradient has shape ``(dim,)`` on the model's device."""
+        """``(E, ∇E)`` at ``x``; the gradient has shape ``(dim,)`` on the model's device.
+
+        Reverse mode through plain autograd on a detached leaf copy of ``x``, chunk by chunk:
+        the same derivative formulas as ``torch.func.grad`` (bitwise the same numbers on the
+        presets) without its per-operation wrapping, which cost ~30 % more CPU time on the
+        digits MLP (2.6 ms vs 1.95 ms per gradient, one thread). Inside a ``torch.func``
+        transform (``x`` a functorch tensor) the ``grad_and_value`` path is used, so the
+        method stays composable.
+        """
         x = self.native_point(x)
+        if torch._C._functorch.is_functorch_wrapped_tensor(x):
+            return self._energy_gradient_func(x)
+        xr = x.detach().requires_grad_(True)
+        e, g = 0.0, None
+        with torch.enable_grad():
+            for a, b, w in self._chunks:
+                ec = self._loss(xr, a, b)
+                (gc,) = torch.autograd.grad(ec, xr)
+                ec = ec.detach()
+                e = e + w * ec
+                if g is None:
+                    g = gc if w == 1.0 else w * gc
+                else:
+                    g.add_(gc, alpha=w)
+        return float(e), g
+
+    def _energy_gradient_func(self, x: torch.Tensor) -> tuple[float, torch.Tensor]:
         e, g = 0.0, None
         for a, b, w in self._chunks:
             gc, ec = grad_and_value(self._loss)(x, a, b)
