@@ -318,3 +318,18 @@ def test_barrier_above_the_chord_ignores_added_linear_trends(energies, c0, c1):
     tilted, _ = barrier_heights(t, e + c0 + c1 * t)
     assert base >= 0.0
     assert tilted == pytest.approx(base, abs=1e-9 * (1 + np.abs(e).max() + abs(c0) + abs(c1)))
+
+
+def test_mode_connect_cli_recomputes_batchnorm_and_reports_a_cnn_it_cannot_align(capsys):
+    import json
+
+    from levinthal.cli.main import main
+
+    code = main(["mode-connect", "cnn-digits", "--batch-norm", "--n-train", "100", "--steps", "5",
+                 "--samples", "2", "--points", "3", "--max-iterations", "60", "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["batchnorm_recomputed"] is True
+    assert out["aligned_barrier"] is None and "weight matching" in out["not_aligned"]
+    assert set(out["profiles"]) == {"straight line", "Bézier (raw ends)"}
+    assert all(p["batchnorm_recomputed"] for p in out["profiles"].values())
