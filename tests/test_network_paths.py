@@ -223,10 +223,11 @@ def test_curve_gradient_matches_finite_differences_on_an_mlp(two_mlps):
     assert float(g @ u) == pytest.approx(fd, rel=1e-6, abs=1e-9)
 
 
-def test_bezier_curve_between_two_trained_mlps_has_lower_max_loss_than_the_straight_line(two_mlps):
+@pytest.mark.parametrize("kind", ["bezier", "polychain"])
+def test_bezier_curve_between_two_trained_mlps_has_lower_max_loss_than_the_straight_line(two_mlps, kind):
     land, a, b = two_mlps
     line = linear_barrier(land, a, b, n_points=17, held_out=False)
-    curve = fit_bezier(land, a, b, steps=150, lr=0.01, rng=0)
+    curve = fit_bezier(land, a, b, kind=kind, steps=150, lr=0.01, rng=0)
     profile = curve.profile(17, held_out=False)
     assert profile.max_energy < line.max_energy
     assert profile.barrier < 0.5 * line.barrier
@@ -333,3 +334,20 @@ def test_mode_connect_cli_recomputes_batchnorm_and_reports_a_cnn_it_cannot_align
     assert out["aligned_barrier"] is None and "weight matching" in out["not_aligned"]
     assert set(out["profiles"]) == {"straight line", "Bézier (raw ends)"}
     assert all(p["batchnorm_recomputed"] for p in out["profiles"].values())
+
+
+def test_only_batchnorm_layers_with_running_statistics_are_recomputed():
+    data = digits(n_train=80, flatten=True, dtype=torch.float64)
+    with torch.random.fork_rng(devices=[]):
+        model = nn.Sequential(nn.Linear(64, 6), nn.BatchNorm1d(6), nn.Tanh(), nn.Linear(6, 5),
+                              nn.BatchNorm1d(5, track_running_stats=False), nn.Tanh(),
+                              nn.Linear(5, 10)).double()
+    reset_parameters(model, 0)
+    land = NetworkLandscape(model, data.train_inputs, data.train_targets)
+    x = land.initial_point()
+    stats = recompute_batchnorm_statistics(land, x)
+    assert set(stats) == {"1.running_mean", "1.running_var", "1.num_batches_tracked"}
+    w, b = x[: 6 * 64].reshape(6, 64).numpy(), x[6 * 64 : 6 * 65].numpy()
+    z = data.train_inputs.numpy() @ w.T + b
+    np.testing.assert_allclose(stats["1.running_mean"].numpy(), z.mean(0), rtol=1e-10, atol=1e-12)
+    assert linear_barrier(land, x, x + 0.01, n_points=3).batchnorm_recomputed

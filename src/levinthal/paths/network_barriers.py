@@ -203,7 +203,10 @@ class _StatisticsPass:
 
         self.model = copy.deepcopy(net.model)
         self.model.eval()
-        self.bns = _batchnorms(self.model)
+        # Only layers that keep running statistics; one with track_running_stats=False normalises
+        # by the statistics of whatever batch it sees, in eval mode too, and has nothing to reset.
+        self.bns = [(n, m) for n, m in _batchnorms(self.model)
+                    if m.track_running_stats and m.running_mean is not None]
         self.params = list(self.model.parameters())
         self.inputs = _training_inputs(net)
         n = int(self.inputs.shape[0])
@@ -222,7 +225,6 @@ class _StatisticsPass:
             for _, m in self.bns:
                 m.reset_running_stats()
                 m.momentum = None  # cumulative moving average over the pass
-                m.track_running_stats = True
                 m.train()
             try:
                 for chunk in self.chunks:
