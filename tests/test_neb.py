@@ -267,3 +267,29 @@ def test_lj7_neb_refines_to_index_one_saddle_with_six_zero_modes(lj7):
     assert LJ7_CO < ts.energy < 0
     assert res.barrier_forward == pytest.approx(ts.energy - LJ7_GM, abs=1e-5)
     assert res.barrier_backward > 0
+
+
+def test_path_command_finds_the_muller_brown_saddle_from_saved_minima(capsys, tmp_path, mb_points):
+    import json
+
+    from levinthal.cli.main import main
+
+    minima = tmp_path / "m.npz"
+    np.savez(minima, minima=np.stack([mb_points["A"], mb_points["C"]]), energies=np.zeros(2))
+    plot = tmp_path / "band.png"
+    code = main(["path", "muller-brown", "--minima", str(minima), "--pair", "0", "1", "--images", "6",
+                 "--spring", "100", "--rms-tol", "0.05", "--json", "--plot", str(plot)])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["converged"]
+    assert np.linalg.norm(np.array(out["transition_state"]["x"]) - mb_points["S_AC"]) < 1e-6
+    assert plot.stat().st_size > 10_000
+
+
+def test_path_command_refuses_identical_endpoint_files(tmp_path, mb_points):
+    from levinthal.cli.main import main
+
+    a = tmp_path / "a.npy"
+    np.save(a, mb_points["A"])
+    with pytest.raises(SystemExit, match="same structure"):
+        main(["path", "muller-brown", str(a), str(a)])
