@@ -43,9 +43,10 @@ the midpoint with each set of statistics against the loss with the exact ones, a
 Measured (2-core shared CPU, one thread; ``--repeats 5``)
 ---------------------------------------------------------
 Case 1: both find the same permutation (distance 13.237 → 8.167, barrier 0.237 → 0.035, the
-permuted B's loss equal to B's within 2e-18); levinthal 0.8-1.6 ms, rebasin 37-50 ms
-(levinthal / rebasin = 0.02-0.03). rebasin's time includes tracing the model with torchview
-to find the permutable axes, which levinthal reads off the ``nn.Sequential`` layout instead.
+permuted B's loss equal to B's within 2e-18); over three runs levinthal 0.8-3.2 ms, rebasin
+26-50 ms (levinthal / rebasin = 0.02-0.13; the machine's load moves the small figure most).
+rebasin's time includes tracing the model with torchview to find the permutable axes, which
+levinthal reads off the ``nn.Sequential`` layout instead.
 
 Case 2: levinthal's statistics equal the exact moments to round-off (Δμ/σ 4e-17, Δσ²/σ² 4e-16;
 midpoint loss 0.486209 = exact); rebasin's are off by Δμ/σ 0.036 and Δσ²/σ² 73, midpoint loss
@@ -53,8 +54,8 @@ midpoint loss 0.486209 = exact); rebasin's are off by Δμ/σ 0.036 and Δσ²/�
 (mean 0, variance 1) but keeps PyTorch's default ``momentum=0.1``, so after 23 batches the
 reset variance 1 still carries weight 0.9²³ = 0.09, far above the true variances (~1e-3) of
 the trained network's channels; levinthal uses ``momentum=None`` (cumulative average), which
-forgets the reset values. Time: levinthal 1.1 ms (one full batch), rebasin 46 ms (23 batches
-through a DataLoader); ratio 0.02.
+forgets the reset values. Time: levinthal 1.1-1.7 ms (one full batch), rebasin 32-99 ms (23
+batches through a DataLoader); ratio 0.01-0.05.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def weight_matching_case(repeats: int) -> dict:
     land = make_system("mlp-digits", seed=0)
     other = make_system("mlp-digits", seed=1)
     a, b = _train(land, land.initial_point()), _train(land, other.initial_point())
-    X = land._inputs
+    X = digits(flatten=True, dtype=torch.float64).train_inputs  # rebasin traces the model on X[:16]
 
     def levinthal_align():
         return align_endpoint(land, a, b)[0]
