@@ -351,3 +351,14 @@ def test_only_batchnorm_layers_with_running_statistics_are_recomputed():
     z = data.train_inputs.numpy() @ w.T + b
     np.testing.assert_allclose(stats["1.running_mean"].numpy(), z.mean(0), rtol=1e-10, atol=1e-12)
     assert linear_barrier(land, x, x + 0.01, n_points=3).batchnorm_recomputed
+
+
+def test_batchnorm_pass_in_equal_batches_averages_batch_means_to_the_data_mean(two_bn_mlps):
+    land, data, a, _ = two_bn_mlps
+    stats = recompute_batchnorm_statistics(land, a, batch_size=50)  # 200 samples: four batches
+    w, bias = a[: 12 * 64].reshape(12, 64).numpy(), a[12 * 64 : 12 * 65].numpy()
+    z = data.train_inputs.numpy() @ w.T + bias
+    np.testing.assert_allclose(stats["1.running_mean"].numpy(), z.mean(0), rtol=1e-10, atol=1e-12)
+    chunk_vars = np.mean([c.var(0, ddof=1) for c in np.split(z, 4)], axis=0)  # cumulative average
+    np.testing.assert_allclose(stats["1.running_var"].numpy(), chunk_vars, rtol=1e-10)
+    assert int(stats["1.num_batches_tracked"]) == 4
