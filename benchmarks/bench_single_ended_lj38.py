@@ -65,11 +65,12 @@ def ase_setup():
     return Atoms, CountingLJ
 
 
-def ase_dimer(x0: np.ndarray, mode0: np.ndarray, tol: float, max_steps: int, **control_options):
+def ase_dimer(x0: np.ndarray, mode0: np.ndarray, tol: float, max_steps: int, seed: int, **control_options):
     """ASE's dimer from x0 with initial mode ``mode0``; returns (x, claimed, force calls, message).
 
     ``control_options`` go to ``DimerControl`` (ASE's defaults otherwise: one rotation per
-    translation step, ``max_num_rot=1``).
+    translation step, ``max_num_rot=1``). ``seed`` fixes ``MinModeAtoms``' random state,
+    which ASE otherwise draws from the clock (its runs were then not reproducible).
     """
     import io
 
@@ -81,7 +82,8 @@ def ase_dimer(x0: np.ndarray, mode0: np.ndarray, tol: float, max_steps: int, **c
     atoms.calc = CountingLJ(epsilon=1.0, sigma=1.0, rc=1000.0, smooth=False)
     CountingLJ.calls = 0
     control = DimerControl(logfile=None, eigenmode_logfile=None, **control_options)
-    datoms = MinModeAtoms(atoms, control, eigenmodes=[mode0.reshape(n, 3) / np.linalg.norm(mode0)])
+    datoms = MinModeAtoms(atoms, control, eigenmodes=[mode0.reshape(n, 3) / np.linalg.norm(mode0)],
+                          random_seed=seed)
     opt = MinModeTranslate(datoms, logfile=io.StringIO(), trajectory=None)
     try:
         claimed = bool(opt.run(fmax=math.sqrt(3) * tol, steps=max_steps))
@@ -139,7 +141,7 @@ def main(argv=None) -> int:
                                "message": "converged" if claimed else res.message})
         for name, options in ase_variants.items():
             t = time.perf_counter()
-            x, claimed, calls, msg = ase_dimer(x0, mode, args.tol, args.max_steps, **options)
+            x, claimed, calls, msg = ase_dimer(x0, mode, args.tol, args.max_steps, args.seed + i, **options)
             rows[name].append({"x": x, "claimed": claimed, "gradient": calls, "hvp": 0,
                                "wall_s": time.perf_counter() - t, "message": msg})
         print(f"start {i + 1}/{len(starts)} done", file=sys.stderr)
