@@ -46,6 +46,8 @@ from levinthal.minimize.lbfgs import prepare_point, two_loop_direction
 from levinthal.saddles._common import finish, project, rms, start_mode, zero_modes
 from levinthal.saddles.results import SaddleSearchResult
 
+__all__ = ["dimer", "ef_uphill_step", "rotate_dimer"]
+
 
 def ef_uphill_step(g_par: float, eigenvalue: float, max_step: float) -> float:
     """Signed step length along a mode: Δ = 2 g∥ / (−λ + √(λ² + 4 g∥²)), capped at ``max_step``.
@@ -60,8 +62,6 @@ def ef_uphill_step(g_par: float, eigenvalue: float, max_step: float) -> float:
         return max_step if gp >= 0 else -max_step
     step = 2 * gp / den
     return max(-max_step, min(max_step, step))
-
-__all__ = ["dimer", "ef_uphill_step", "rotate_dimer"]
 
 
 def rotate_dimer(
@@ -79,9 +79,9 @@ def rotate_dimer(
 
     Returns ``(N, C, n_gradients, c_max)``: the new unit mode, its finite-difference curvature
     (energy / length²), the gradient evaluations used (1 + one per rotation) and the largest
-    |curvature| met on the way (a scale for "is C ≈ 0?"). Rotation stops
-    when the trial angle falls below ``angle_tol`` (radians, default 0.01) or after
-    ``max_rotations`` (default 8). ``Z``: orthonormal zero modes to keep N and Θ away from.
+    |curvature| met on the way (a scale for "is C ≈ 0?"). Rotation stops when the trial angle
+    falls below ``angle_tol`` (radians, default 0.01) or after ``max_rotations`` (default 8).
+    ``Z``: orthonormal zero modes to keep N and Θ away from.
     """
     dim = int(L.dim)
     d = float(separation)
