@@ -104,3 +104,19 @@ def test_a_wrapper_that_breaks_a_symmetry_is_believed():
     assert symmetry_of(checked(WithModes())) == "declared"
     assert symmetry_of(checked(L2Regularized(WithModes(), 0.1))) is None
     assert symmetry_of(L2Regularized(WithModes(), 0.1, keep_symmetry=True)) == "declared"
+
+
+def test_l2_regularized_fixed_point_operator_adds_the_penalty(rng):
+    from levinthal.landscape.checks import hvp_operator_of
+    from levinthal.systems.regularized import L2Regularized
+
+    class WithOperator(MullerBrown):
+        def hvp_operator(self, x):
+            H = self.hessian(x)
+            return lambda v: H @ v
+
+    x, v = np.array([0.1, 0.4]), rng.standard_normal(2)
+    reg = checked(L2Regularized(WithOperator(), 0.3))
+    op = hvp_operator_of(reg, x)
+    np.testing.assert_allclose(op(v), MullerBrown().hessian(x) @ v + 0.3 * v)
+    assert hvp_operator_of(checked(MullerBrown()), x) is None

@@ -25,8 +25,7 @@ import numpy as np
 
 from levinthal.landscape import as_like, checked, symmetry_of, to_numpy
 from levinthal.landscape.arrays import Array, is_torch_array
-from levinthal.landscape.checks import Checked, check_point, check_vector
-from levinthal.landscape.counting import Counted
+from levinthal.landscape.checks import check_vector, hvp_operator_of
 
 __all__ = ["HessianOperator", "MatrixOperator", "as_operator", "zero_modes_of"]
 
@@ -66,20 +65,8 @@ def _check_zero_modes(name: str, dim: int, Z: Array) -> None:
 
 
 def _fast_hvp(landscape: Any, x: Array) -> Any:
-    """``landscape``'s own ``hvp_operator(x)`` below counting/checking wrappers, or ``None``.
-
-    The method is looked up on the *class* of the first layer that is not a
-    :class:`~levinthal.landscape.counting.Counted` / :class:`~levinthal.landscape.checks.Checked`
-    wrapper, so a wrapper that only forwards unknown attributes (``Wrapper.__getattr__``) can
-    never hand out its inner landscape's operator for a function it transforms.
-    """
-    layer = landscape
-    while type(layer) in (Counted, Checked):
-        layer = layer.inner
-    if getattr(type(layer), "hvp_operator", None) is None:
-        return None
-    check_point(landscape.name, int(landscape.dim), x, where="curvature")
-    return layer.hvp_operator(x)
+    """See :func:`levinthal.landscape.checks.hvp_operator_of`."""
+    return hvp_operator_of(landscape, x)
 
 
 class _Operator:

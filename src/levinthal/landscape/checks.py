@@ -147,3 +147,23 @@ def checked(landscape: Any, caller: str = "") -> Counted:
     if isinstance(landscape, Counted):
         return landscape
     return Counted(Checked(landscape, caller))
+
+
+def hvp_operator_of(landscape: Any, x: Array) -> Any:
+    """The landscape's own ``hvp_operator(x)`` below counting/checking wrappers, or ``None``.
+
+    ``hvp_operator(x) -> Callable[[v], Hv]`` is an optional protocol member: the same numbers
+    as ``hvp(x, v)`` (to round-off), with the work that depends only on x (a forward pass, a
+    derivative graph) done once — what Lanczos, trace and density estimates want, since they
+    apply many products at one point. The method is looked up on the *class* of the first layer
+    that is not a :class:`Counted` / :class:`Checked` wrapper, so a transforming wrapper that only
+    forwards unknown attributes can never hand out its inner landscape's operator for a function
+    it changes. Callers count and check the products themselves.
+    """
+    layer = landscape
+    while type(layer) in (Counted, Checked):
+        layer = layer.inner
+    if getattr(type(layer), "hvp_operator", None) is None:
+        return None
+    check_point(landscape.name, int(landscape.dim), x, where="hvp_operator")
+    return layer.hvp_operator(x)

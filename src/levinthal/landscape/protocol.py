@@ -21,6 +21,9 @@ Optional (check with :func:`supports`)
                             rescalings ...), or ``None``.
 ``random_point(rng)``       a random starting point drawn with ``numpy.random.Generator``.
 ``native_point(x)``         convert a NumPy vector to the landscape's native array type.
+``hvp_operator(x)``         ``v ↦ ∇²E(x) v`` with the x-dependent work done once (see
+                            :func:`levinthal.landscape.checks.hvp_operator_of`).
+``minimizer_defaults``      ``{"lbfgs": {...}, ...}``: option defaults suited to this landscape.
 
 Units are the system's own (reduced units for Lennard-Jones, loss units for networks);
 nothing in the tools assumes eV or Å.
@@ -34,7 +37,8 @@ import numpy as np
 
 Array = Any
 
-OPTIONAL_METHODS = ("hessian", "energies", "energy_gradients", "random_point", "native_point")
+OPTIONAL_METHODS = ("hessian", "energies", "energy_gradients", "random_point", "native_point",
+                    "hvp_operator")
 
 
 @runtime_checkable

@@ -41,6 +41,15 @@ class L2Regularized(Wrapper):
     def hvp(self, x, v):
         return self.inner.hvp(x, v) + self.strength * v
 
+    def hvp_operator(self, x):
+        """``v ↦ H_inner v + λ v`` with the inner landscape's fixed-point operator when it has one."""
+        from levinthal.landscape.checks import hvp_operator_of
+
+        inner_op = hvp_operator_of(self.inner, x)
+        if inner_op is None:
+            return lambda v: self.hvp(x, v)
+        return lambda v: inner_op(v) + self.strength * v
+
     def _hessian(self, x):
         H = self.inner.hessian(x)
         n = H.shape[0]
