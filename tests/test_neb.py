@@ -293,3 +293,26 @@ def test_path_command_refuses_identical_endpoint_files(tmp_path, mb_points):
     np.save(a, mb_points["A"])
     with pytest.raises(SystemExit, match="same structure"):
         main(["path", "muller-brown", str(a), str(a)])
+
+
+def test_band_force_vanishes_on_an_evenly_spaced_band_along_a_constant_gradient():
+    from levinthal.paths import band_forces, linear_band
+
+    a, b = np.array([0.0, 0.0, 0.0]), np.array([1.0, 2.0, -1.0])
+    X = linear_band(a, b, 5)
+    g = 3.0 * (b - a)  # energy rises linearly along the segment: no perpendicular force
+    E = X @ g
+    G = np.tile(g, (len(X), 1))
+    F, tau = band_forces(X, E, G, spring=7.0)
+    np.testing.assert_allclose(F, 0.0, atol=1e-12)
+    np.testing.assert_allclose(tau[1:-1], np.tile((b - a) / np.linalg.norm(b - a), (5, 1)), atol=1e-12)
+    # The climbing image alone feels the inverted force +g along the path.
+    F_ci, _ = band_forces(X, E, G, spring=7.0, climbing=3)
+    np.testing.assert_allclose(F_ci[3], g, atol=1e-12)
+
+
+def test_lj7_band_images_keep_the_endpoints_centroid(lj7):
+    land, gm, co = lj7
+    res = neb(land, gm, co, n_images=6, spring=1.0, rms_tol=0.01, refine=False)
+    centroids = res.images.reshape(len(res.images), -1, 3).mean(axis=1)
+    np.testing.assert_allclose(centroids, np.tile(gm.reshape(-1, 3).mean(0), (len(res.images), 1)), atol=1e-9)
