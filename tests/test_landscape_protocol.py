@@ -120,3 +120,17 @@ def test_l2_regularized_fixed_point_operator_adds_the_penalty(rng):
     op = hvp_operator_of(reg, x)
     np.testing.assert_allclose(op(v), MullerBrown().hessian(x) @ v + 0.3 * v)
     assert hvp_operator_of(checked(MullerBrown()), x) is None
+
+
+def test_l2_regularized_minibatches_keep_the_penalty():
+    from levinthal.systems import make_system
+    from levinthal.systems.regularized import L2Regularized
+
+    net = make_system("mlp-digits", n_train=60, hidden=(4,))
+    reg = L2Regularized(net, 0.5)
+    x = net.initial_point()
+    sub = reg.minibatch(np.arange(10))
+    assert sub.energy(x) == pytest.approx(net.minibatch(np.arange(10)).energy(x) + 0.25 * float(x @ x))
+    for b in reg.batches(np.random.default_rng(0), batch_size=30):
+        assert isinstance(b, L2Regularized) and b.strength == 0.5
+    assert reg.minimizer_defaults["lbfgs"]["memory"] == 20

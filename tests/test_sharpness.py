@@ -246,7 +246,7 @@ def relu_net():
     data = synthetic("blobs", seed=1, n_samples=60, n_classes=3, noise=0.8)
     model = reset_parameters(mlp([2, 8, 6, 3], "relu").double(), 3)
     land = NetworkLandscape(model, data.train_inputs, data.train_targets)
-    x = minimize(land, land.initial_point(), max_iterations=150).x
+    x = minimize(land, land.initial_point(), max_iterations=150, memory=4, max_step=0.1).x
     return land, x, data
 
 

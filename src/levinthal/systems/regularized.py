@@ -30,6 +30,17 @@ class L2Regularized(Wrapper):
             self.energies = self._energies
         if getattr(inner, "energy_gradients", None) is not None:
             self.energy_gradients = self._energy_gradients
+        # Data subsets keep the penalty (attribute forwarding would silently drop it).
+        if getattr(inner, "minibatch", None) is not None:
+            self.minibatch = lambda indices: self._same_penalty(inner.minibatch(indices))
+        if getattr(inner, "on_batch", None) is not None:
+            self.on_batch = lambda *a, **k: self._same_penalty(inner.on_batch(*a, **k))
+        if getattr(inner, "batches", None) is not None:
+            self.batches = lambda *a, **k: (self._same_penalty(b) for b in inner.batches(*a, **k))
+        self._keep_symmetry = keep_symmetry
+
+    def _same_penalty(self, landscape):
+        return L2Regularized(landscape, self.strength, keep_symmetry=self._keep_symmetry)
 
     def energy(self, x):
         return self.inner.energy(x) + 0.5 * self.strength * float((x * x).sum())
