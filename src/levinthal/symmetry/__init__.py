@@ -3,13 +3,15 @@
 * :mod:`~levinthal.symmetry.clusters` — atomic clusters: rigid-body zero modes, optimal
   alignment over translation, rotation, inversion and permutation (``align``), ``same``.
 * :mod:`~levinthal.symmetry.networks` — MLPs: rescaling zero modes of ReLU units, Git Re-Basin
-  weight matching over hidden-unit permutations, ``permute_mlp``.
+  weight matching over hidden-unit permutations, ``permute_mlp``;
+* :mod:`~levinthal.symmetry.rescaling` — finite ReLU layer/unit rescalings (Dinh et al. 2017).
 
 Imports only from :mod:`levinthal.landscape`.
 """
 
 from levinthal.symmetry.clusters import Alignment, ClusterSymmetry, align, same
 from levinthal.symmetry.networks import NetworkSymmetry, WeightMatching, permute_mlp, weight_matching
+from levinthal.symmetry.rescaling import rescale_layer, rescale_units, rescaling_diagonal
 
 __all__ = [
     "Alignment",
@@ -18,6 +20,9 @@ __all__ = [
     "WeightMatching",
     "align",
     "permute_mlp",
+    "rescale_layer",
+    "rescale_units",
+    "rescaling_diagonal",
     "same",
     "weight_matching",
 ]
