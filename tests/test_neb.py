@@ -316,3 +316,16 @@ def test_lj7_band_images_keep_the_endpoints_centroid(lj7):
     res = neb(land, gm, co, n_images=6, spring=1.0, rms_tol=0.01, refine=False)
     centroids = res.images.reshape(len(res.images), -1, 3).mean(axis=1)
     np.testing.assert_allclose(centroids, np.tile(gm.reshape(-1, 3).mean(0), (len(res.images), 1)), atol=1e-9)
+
+
+def test_default_options_converge_on_muller_brown_with_the_automatic_spring(mb, mb_points):
+    res = neb(mb, mb_points["A"], mb_points["C"])
+    assert res.converged, res.message
+    e = [mb.energy(mb_points[k]) for k in ("A", "C")]
+    # ΔE/L² of the straight initial band (energies evaluated independently here).
+    t = np.linspace(0, 1, 10)[:, None]
+    band = (1 - t) * mb_points["A"] + t * mb_points["C"]
+    expected = (mb.energies(band).max() - min(e)) / np.sum((mb_points["C"] - mb_points["A"]) ** 2)
+    assert res.spring == pytest.approx(expected, rel=1e-12)
+    assert res.transition_state is not None
+    assert np.linalg.norm(np.asarray(res.transition_state.x) - mb_points["S_AC"]) < 1e-6

@@ -18,7 +18,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--minima", help="an .npz written by 'levinthal minimize --save'")
     p.add_argument("--pair", type=int, nargs=2, metavar=("I", "J"), help="rows of --minima to connect")
     p.add_argument("--images", type=int, default=8, help="movable images (default 8)")
-    p.add_argument("--spring", type=float, default=1.0, help="spring constant, energy/length² (default 1)")
+    p.add_argument("--spring", type=float, default=None,
+                   help="spring constant, energy/length² (default: ΔE/L² of the initial band)")
     p.add_argument("--no-climb", action="store_true", help="plain NEB (no climbing image)")
     p.add_argument("--doubly-nudged", action="store_true", help="doubly nudged elastic band")
     p.add_argument("--optimizer", default="lbfgs", choices=["lbfgs", "fire"])
@@ -90,7 +91,8 @@ def run(args: Any) -> int:
         print(f"{i:>5} {s:>12.6f} {e:>16.8f}{mark}")
     print(f"barrier forward {res.barrier_forward:.8g}, backward {res.barrier_backward:.8g} "
           f"(from the {res.barrier_source})")
-    print(f"force calls {res.counts.gradient}, Hessian-vector products {res.counts.hvp}")
+    print(f"spring {res.spring:.4g}; force calls {res.counts.gradient}, "
+          f"Hessian-vector products {res.counts.hvp}")
     print(res.message)
     if args.plot:
         print(f"plot written to {args.plot}")

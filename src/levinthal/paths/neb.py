@@ -52,6 +52,9 @@ RISE = 4.0
 taken back and retried with half its length (the band force is not a gradient, so there is no
 energy to line-search). Chosen on Müller–Brown and LJ7 bands: 1.5-2 rejects useful steps and
 stalls, no rejection at all lets a climbing image run off on a rough band."""
+RUNAWAY = 10.0
+"""A band whose length grows beyond this multiple of the initial (straight) band is stopped as
+run away (seen with springs far too soft: an image slides off and climbs without bound)."""
 CLIMB_FACTOR = 1.0
 """Climbing starts once the largest image force is below ``CLIMB_FACTOR × tolerance``; a value
 <= 1 (default) climbs from the first step, which measured fastest here (the delayed start of
@@ -79,7 +82,7 @@ def neb(
     x_b: Array,
     *,
     n_images: int = 8,
-    spring: float = 1.0,
+    spring: float | None = None,
     climbing: bool = True,
     doubly_nudged: bool = False,
     optimizer: str = "lbfgs",
@@ -112,9 +115,14 @@ def neb(
         through a needlessly distorted or compressed geometry.
     n_images : int
         Movable images (default 8); the result holds ``n_images + 2`` rows with the endpoints.
-    spring : float
-        Spring constant k in energy/length² of the landscape (default 1.0). It only sets how
-        evenly the images are spaced; the converged saddle does not depend on it.
+    spring : float or None
+        Spring constant k in energy/length² of the landscape. It sets how evenly the images are
+        spaced; the converged climbing image does not depend on it, but the cost does: springs
+        much softer than the landscape let images slide and the band kink (on Müller–Brown,
+        k = 1 never converges). Default ``None``: k = ΔE/L², with ΔE the highest energy of the
+        initial band above the lower endpoint and L the endpoint distance, i.e. a stiffness
+        comparable to the curvature of the initial energy profile (≈ 120 for Müller–Brown
+        A→C, ≈ 2 for LJ7); the value used is reported as ``result.spring``.
     climbing : bool
         Climbing image on the highest image (default True): a converged band has it on the
         saddle.
@@ -165,7 +173,8 @@ def neb(
         raise ValueError(f"neb: endpoints must be one of {', '.join(ENDPOINT_POLICIES)}, got {endpoints!r}")
     if int(n_images) != n_images or n_images < 1:
         raise ValueError(f"neb: n_images must be a positive integer, got {n_images!r}")
-    for name, value in (("spring", spring), ("rms_tol", rms_tol), ("max_step", max_step)):
+    for name, value in (("spring", 1.0 if spring is None else spring), ("rms_tol", rms_tol),
+                        ("max_step", max_step)):
         if not (value > 0 and math.isfinite(value)):
             raise ValueError(f"neb: {name} must be positive and finite, got {value!r}")
     if int(max_iterations) != max_iterations or max_iterations < 0:
@@ -236,10 +245,14 @@ def neb(
     E[0], E[-1], G[0], G[-1] = ea, eb, ga, gb
     E[1:-1], G[1:-1] = _evaluate(lc, X[1:-1], batched)
     band = _Band(X, E, G)
+    if spring is None:
+        rise = float(E.max() - min(ea, eb))
+        spring = rise / distance**2 if rise > 0 else 1.0
+    initial_length = float(path_length(X)[-1])
 
     relax_options = dict(spring=float(spring), doubly_nudged=doubly_nudged, optimizer=optimizer,
                          max_step=float(max_step), memory=int(memory), zero_modes=zero_modes,
-                         batched=batched, dim=dim)
+                         batched=batched, dim=dim, max_length=RUNAWAY * initial_length)
     budget = int(max_iterations)
     converged = False
     stopped = ""
@@ -279,6 +292,7 @@ def neb(
         endpoint_rms_gradient=(rms[0], rms[1]),
         iterations=band.iterations,
         optimizer=optimizer,
+        spring=float(spring),
         history={"max_force": list(band.history)},
     )
     if converged:
@@ -356,6 +370,7 @@ def _relax(
     batched: bool,
     dim: int,
     climb_factor: float = CLIMB_FACTOR,
+    max_length: float = math.inf,
 ) -> tuple[bool, str]:
     """Relax the movable images of ``band`` in place; returns ``(converged, reason if not)``."""
     sqrt_dim = math.sqrt(dim)
@@ -453,6 +468,10 @@ def _relax(
         band.history.append(fmax)
         if not np.all(np.isfinite(band.X)):
             return False, "the band became non-finite"
+        length = float(path_length(band.X)[-1])
+        if length > max_length:
+            return False, (f"the band ran away after {band.iterations} steps: its length {length:.3g} is "
+                           f"more than {RUNAWAY:g} times the initial length (springs too soft?)")
     if fmax <= tol and (climb_on or not climbing):
         return True, ""
     return False, (f"budget of {max_iterations} band steps spent with the largest image force "

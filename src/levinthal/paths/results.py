@@ -28,8 +28,9 @@ class NebResult(Result):
     saddle unless a converged climbing image sits on it). ``endpoint_rms_gradient``: RMS
     gradient at A and B (minima have ≈ 0). ``iterations``: band optimisation steps (each one
     batched evaluation of the movable images). ``history["max_force"]``: the largest per-image
-    NEB-force norm after each step. ``counts`` counts every image evaluation as one force call,
-    including the endpoints (evaluated once) and the refinement.
+    NEB-force norm after each step; ``spring``: the spring constant used. ``counts`` counts
+    every image evaluation as one force call, including the endpoints (evaluated once) and the
+    refinement.
     """
 
     images: Any = None
@@ -46,6 +47,7 @@ class NebResult(Result):
     endpoint_rms_gradient: tuple[float, float] = (float("nan"), float("nan"))
     iterations: int = 0
     optimizer: str = ""
+    spring: float = float("nan")
 
     @property
     def n_images(self) -> int:
@@ -61,6 +63,7 @@ class NebResult(Result):
             "counts": self.counts.as_dict(),
             "iterations": self.iterations,
             "optimizer": self.optimizer,
+            "spring": self.spring,
             "n_images": self.n_images,
             "energies": np.asarray(self.energies).tolist(),
             "path_length": np.asarray(self.path_length).tolist(),
