@@ -5,6 +5,9 @@
 * :mod:`~levinthal.paths.tangents` — tangents and projected band forces.
 * :mod:`~levinthal.paths.band` — interpolation, path length, image insertion.
 * :mod:`~levinthal.paths.results` — :class:`NebResult`.
+* :mod:`~levinthal.paths.bezier`, :mod:`~levinthal.paths.network_barriers` — mode-connecting
+  curves and barriers along paths for network landscapes (import them from their modules;
+  they are not re-exported here so that ``import levinthal.paths`` stays light).
 """
 
 from levinthal.paths.band import insert_image, insertion_interval, linear_band, path_length
