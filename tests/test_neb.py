@@ -329,3 +329,16 @@ def test_default_options_converge_on_muller_brown_with_the_automatic_spring(mb, 
     assert res.spring == pytest.approx(expected, rel=1e-12)
     assert res.transition_state is not None
     assert np.linalg.norm(np.asarray(res.transition_state.x) - mb_points["S_AC"]) < 1e-6
+
+
+def test_batched_rigid_body_projection_equals_cluster_zero_modes(lj7):
+    from levinthal.paths.neb import _rigid_body_projection
+
+    land, gm, co = lj7
+    rng = np.random.default_rng(5)
+    X = np.stack([gm, co, gm + 0.1 * rng.normal(size=21)])
+    F = rng.normal(size=X.shape)
+    got = _rigid_body_projection(X, F, land.symmetry.rtol)
+    for x, f, g in zip(X, F, got, strict=True):
+        Z = land.symmetry.zero_modes(x)
+        np.testing.assert_allclose(g, f - Z.T @ (Z @ f), atol=1e-12)

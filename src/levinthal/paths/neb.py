@@ -40,6 +40,7 @@ from levinthal.landscape import (
 from levinthal.paths.band import insert_image, insertion_interval, linear_band, path_length
 from levinthal.paths.results import NebResult
 from levinthal.paths.tangents import band_forces
+from levinthal.symmetry import ClusterSymmetry
 
 Array = Any
 
@@ -343,10 +344,37 @@ def _evaluate(lc: Any, X: np.ndarray, batched: bool) -> tuple[np.ndarray, np.nda
     return np.array([e for e, _ in out]), np.stack([g for _, g in out])
 
 
+def _rigid_body_projection(X: np.ndarray, F: np.ndarray, rtol: float) -> np.ndarray:
+    """``F`` with each row's rigid-body part removed, all images at once; shapes ``(m, 3N)``.
+
+    The same modes as :meth:`ClusterSymmetry.zero_modes` (3 translations and 3 rotations about
+    the centroid, orthonormalised by SVD with the rank decided by ``rtol``), but one batched
+    SVD for the whole band instead of one call per image (it was 60% of a LJ7 band's time).
+    """
+    m = X.shape[0]
+    pos = X.reshape(m, -1, 3)
+    rel = pos - pos.mean(axis=1, keepdims=True)
+    n_atoms = pos.shape[1]
+    gens = np.zeros((m, 6, n_atoms, 3))
+    for k in range(3):
+        gens[:, k, :, k] = 1.0
+    # e_k × r for k = x, y, z
+    gens[:, 3, :, 1], gens[:, 3, :, 2] = -rel[:, :, 2], rel[:, :, 1]
+    gens[:, 4, :, 0], gens[:, 4, :, 2] = rel[:, :, 2], -rel[:, :, 0]
+    gens[:, 5, :, 0], gens[:, 5, :, 1] = -rel[:, :, 1], rel[:, :, 0]
+    _, sv, vt = np.linalg.svd(gens.reshape(m, 6, -1), full_matrices=False)
+    keep = sv > rtol * sv[:, :1]
+    Z = vt * keep[:, :, None]
+    return F - np.einsum("mkd,mk->md", Z, np.einsum("mkd,md->mk", Z, F))
+
+
 def _forces(band: _Band, spring: float, *, climbing: int | None, doubly_nudged: bool,
             zero_modes: Any) -> tuple[np.ndarray, np.ndarray]:
     F, tau = band_forces(band.X, band.E, band.G, spring, climbing=climbing, doubly_nudged=doubly_nudged)
-    if zero_modes is not None:
+    owner = getattr(zero_modes, "__self__", None)
+    if isinstance(owner, ClusterSymmetry) and owner.n_atoms > 2:
+        F[1:-1] = _rigid_body_projection(band.X[1:-1], F[1:-1], owner.rtol)
+    elif zero_modes is not None:
         for i in range(1, band.X.shape[0] - 1):
             Z = np.asarray(zero_modes(band.X[i]), dtype=np.float64)
             if Z.size:
