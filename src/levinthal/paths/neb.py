@@ -219,12 +219,20 @@ def neb(
 
     # Endpoints: superpose b on a (clusters), refuse identical ones.
     sym = symmetry_of(lc)
-    if align and sym is not None and hasattr(sym, "align"):
+    if align and isinstance(sym, ClusterSymmetry):
         rng_align = rng if rng is not None else np.random.default_rng(0)
         alignment = sym.align(a, b, rng=rng_align)
         b = np.asarray(alignment.b_aligned, dtype=np.float64).reshape(-1)
         gb = _rotate_gradient(gb, alignment)
         distance = float(alignment.distance)
+    elif align and sym is not None and hasattr(sym, "align"):
+        # Other symmetries (hidden-unit permutations of a network: weight matching) return
+        # the aligned copy of b; its gradient is evaluated afresh (one force call).
+        matching = sym.align(native_point(lc, a), native_point(lc, b))
+        b = _as_vector(getattr(matching, "params_b_aligned", getattr(matching, "b_aligned", b)), dim,
+                       lc.name, "aligned x_b")
+        eb, gb = _evaluate_one(lc, b)
+        distance = float(np.linalg.norm(b - a))
     else:
         distance = float(np.linalg.norm(b - a))
     if distance / math.sqrt(dim) < identical_tol:
@@ -235,8 +243,11 @@ def neb(
         )
 
     zero_modes = None
-    if project_zero_modes and sym is not None and hasattr(sym, "zero_modes"):
+    if project_zero_modes and isinstance(sym, ClusterSymmetry):
         zero_modes = sym.zero_modes
+    elif project_zero_modes and sym is not None and hasattr(sym, "zero_modes"):
+        def zero_modes(x: np.ndarray) -> np.ndarray:
+            return to_numpy(sym.zero_modes(native_point(lc, x))).reshape(-1, dim)
 
     batched = supports(lc, "energy_gradients")
     n0 = min(int(n_start), int(n_images)) if insert else int(n_images)
