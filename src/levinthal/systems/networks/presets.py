@@ -16,11 +16,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from levinthal.systems.networks.data import Dataset, digits, mnist5k
+from levinthal.systems.networks.data import Dataset, digits, mnist1d, mnist5k
 from levinthal.systems.networks.landscape import NetworkLandscape
-from levinthal.systems.networks.models import mlp, reset_parameters, small_cnn
+from levinthal.systems.networks.models import (
+    attention_classifier,
+    mlp,
+    reset_parameters,
+    small_cnn,
+    small_rnn,
+)
 
-__all__ = ["cnn_digits", "mlp_digits", "mlp_mnist"]
+__all__ = ["attention_mnist1d", "cnn_digits", "mlp_digits", "mlp_mnist", "mlp_mnist1d", "rnn_mnist1d"]
 
 
 def _landscape(
@@ -109,3 +115,69 @@ def mlp_mnist(
     sizes = [784, *hidden, 10]
     return _landscape(lambda: mlp(sizes, activation), data, seed=seed, dtype=dtype, device=device,
                       name="mlp-mnist", options=options)
+
+
+def mlp_mnist1d(
+    seed: int = 0,
+    hidden: Sequence[int] = (32,),
+    activation: str = "tanh",
+    dtype: torch.dtype = torch.float64,
+    n_samples: int = 4000,
+    n_train: int | None = None,
+    device: str | torch.device | None = None,
+    data_seed: int = 0,
+    **options: Any,
+) -> NetworkLandscape:
+    """MLP 40 → 32 → 10 (tanh) on the generated MNIST-1D-like sequences
+    (:func:`~levinthal.systems.networks.data.mnist1d`, 3,200 train / 800 test with the default
+    ``n_samples``), mean cross-entropy, full batch. 1,642 parameters with the defaults.
+    """
+    data = mnist1d(seed=data_seed, n_samples=n_samples, n_train=n_train, dtype=dtype)
+    sizes = [data.feature_shape[0], *hidden, 10]
+    return _landscape(lambda: mlp(sizes, activation), data, seed=seed, dtype=dtype, device=device,
+                      name="mlp-mnist1d", options=options)
+
+
+def rnn_mnist1d(
+    seed: int = 0,
+    cell: str = "gru",
+    hidden: int = 16,
+    n_layers: int = 1,
+    dtype: torch.dtype = torch.float64,
+    n_samples: int = 4000,
+    n_train: int | None = None,
+    device: str | torch.device | None = None,
+    data_seed: int = 0,
+    **options: Any,
+) -> NetworkLandscape:
+    """Recurrent classifier (:func:`~levinthal.systems.networks.models.small_rnn`; GRU with 16
+    units by default, 1,050 parameters) reading the 40-step MNIST-1D-like sequences one value
+    per step, linear head on the last hidden state, mean cross-entropy. ``cell``: "rnn", "gru"
+    or "lstm". Data as in :func:`mlp_mnist1d`.
+    """
+    data = mnist1d(seed=data_seed, n_samples=n_samples, n_train=n_train, dtype=dtype)
+    return _landscape(lambda: small_rnn(1, hidden, 10, cell, n_layers), data, seed=seed, dtype=dtype,
+                      device=device, name=f"rnn-mnist1d[{cell}]", options=options)
+
+
+def attention_mnist1d(
+    seed: int = 0,
+    d_model: int = 16,
+    n_heads: int = 1,
+    dtype: torch.dtype = torch.float64,
+    n_samples: int = 4000,
+    n_train: int | None = None,
+    device: str | torch.device | None = None,
+    data_seed: int = 0,
+    **options: Any,
+) -> NetworkLandscape:
+    """One-layer self-attention classifier
+    (:func:`~levinthal.systems.networks.models.attention_classifier`: linear embedding,
+    learned positions, attention with a residual, mean pooling, linear head; 1,930 parameters
+    with ``d_model=16``) on the 40-step MNIST-1D-like sequences, mean cross-entropy. Data as
+    in :func:`mlp_mnist1d`.
+    """
+    data = mnist1d(seed=data_seed, n_samples=n_samples, n_train=n_train, dtype=dtype)
+    length = data.feature_shape[0]
+    return _landscape(lambda: attention_classifier(length, 1, d_model, n_heads, 10), data, seed=seed,
+                      dtype=dtype, device=device, name="attention-mnist1d", options=options)
