@@ -129,3 +129,33 @@ def test_lj7_permuted_copy_of_an_endpoint_is_the_same_minimum():
     pos = np.asarray(qa.x).reshape(-1, 3)[::-1] + 0.3
     with pytest.raises(ValueError, match="same minimum"):
         connect(lj, qa.x, pos.ravel(), rng=0)
+
+
+def test_short_bands_need_several_cycles_and_still_join_a_to_b_through_c(mb):
+    # one movable image finds one saddle per band: the graph must grow A–C, then join C to B
+    r = connect(mb, np.array(MB_A), np.array(MB_B), n_images=1, rng=0, record_profile=False)
+    assert r.converged, r.message
+    assert r.cycles >= 2
+    c = r.minima[r.path[2][1]][0]
+    np.testing.assert_allclose(c, _stationary(mb, MB_C), atol=1e-5)
+    assert [k for k, _ in r.path] == ["min", "ts", "min", "ts", "min"]
+    assert len(r.history["force_calls"]) == r.cycles
+    # the profile without recorded descents goes straight through the stationary points
+    np.testing.assert_allclose(r.profile["energy"][[0, 1, 2, 4, 5]], r.path_energies(), atol=1e-12)
+
+
+def test_cli_connect_reads_minima_file_and_prints_json(tmp_path, capsys, mb):
+    import json
+
+    from levinthal.cli.main import main
+
+    f = tmp_path / "minima.npz"
+    np.savez(f, minima=np.array([MB_A, MB_C, MB_B]))
+    plot = tmp_path / "connect.png"
+    rc = main(["connect", "muller-brown", "--minima", str(f), "--pair", "0", "2", "--json",
+               "--plot", str(plot)])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["converged"]
+    e_ts = max(mb.energy(_stationary(mb, g)) for g in MB_TS)
+    assert out["highest_barrier"] == pytest.approx(e_ts - mb.energy(_stationary(mb, MB_A)), abs=1e-6)
+    assert plot.stat().st_size > 0

@@ -1,0 +1,144 @@
+"""``levinthal connect SYSTEM A B``: a pathway of minima and verified transition states from A to B."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from levinthal.cli.common import add_common, emit_json, load_point, progress
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("connect", help="connected pathway of minima and transition states between two minima")
+    p.add_argument("system", help="system name, e.g. muller-brown, lj7")
+    p.add_argument("endpoints", nargs="*", metavar="POINT",
+                   help="the two minima A B as .npy vectors or .npz files (key 'x' or 'minima')")
+    p.add_argument("--minima", help="an .npz written by 'levinthal minimize --save' (key 'minima')")
+    p.add_argument("--pair", type=int, nargs=2, metavar=("I", "J"), help="rows of --minima to connect")
+    p.add_argument("--max-cycles", type=int, default=30, help="budget of NEB cycles (default 30)")
+    p.add_argument("--images", type=int, default=8, help="NEB images of a first attempt (default 8)")
+    p.add_argument("--rms-tol", type=float, default=1e-5,
+                   help="RMS gradient of minima and transition states (default 1e-5)")
+    p.add_argument("--no-profile", action="store_true",
+                   help="do not integrate steepest-descent paths (profile through stationary points only)")
+    p.add_argument("--plot", help="write the energy profile (and, in 2-D, the pathway on the map) here")
+    add_common(p)
+    p.set_defaults(run=run)
+
+
+def _endpoints(args: Any, land: Any) -> tuple[Any, Any]:
+    if args.minima is not None:
+        if args.endpoints:
+            raise SystemExit("levinthal connect: give either two point files or --minima with --pair, "
+                             "not both")
+        if args.pair is None:
+            raise SystemExit("levinthal connect: --minima needs --pair I J")
+        path = Path(args.minima)
+        if not path.exists():
+            raise SystemExit(f"levinthal connect: {path} does not exist")
+        data = np.load(path)
+        if "minima" not in data:
+            raise SystemExit(f"levinthal connect: {path} has no 'minima' array (keys: {list(data)})")
+        minima = np.asarray(data["minima"], dtype=np.float64)
+        if minima.ndim != 2 or minima.shape[1] != land.dim:
+            raise SystemExit(f"levinthal connect: minima in {path} have shape {minima.shape}, "
+                             f"{land.name} has dim {land.dim}")
+        for i in args.pair:
+            if not 0 <= i < len(minima):
+                raise SystemExit(f"levinthal connect: --pair index {i} out of range: "
+                                 f"{path} holds {len(minima)} minima")
+        return minima[args.pair[0]], minima[args.pair[1]]
+    if len(args.endpoints) != 2:
+        raise SystemExit("levinthal connect: give two endpoint files A B, or --minima FILE --pair I J")
+    return load_point(args.endpoints[0], land), load_point(args.endpoints[1], land)
+
+
+def plot_connect(result: Any, path: str, *, landscape: Any = None, title: str = "") -> None:
+    """Energy against integrated path length with the stationary points marked; in 2-D also the map."""
+    from levinthal.plots import pyplot
+
+    plt = pyplot()
+    two_d = landscape is not None and int(landscape.dim) == 2
+    fig, axes = plt.subplots(1, 2 if two_d else 1, figsize=(11 if two_d else 6, 4.2))
+    axes = np.atleast_1d(axes)
+    prof = result.profile
+    e0 = float(result.minima[0][1])
+    ax = axes[0]
+    ax.plot(prof["s"], np.asarray(prof["energy"]) - e0, "-", color="C0", lw=1.2, label="pathway")
+    kinds = np.array(prof["stationary_kind"])
+    s_st, e_st = np.asarray(prof["stationary_s"]), np.asarray(prof["stationary_energy"]) - e0
+    ax.plot(s_st[kinds == "min"], e_st[kinds == "min"], "o", color="C2", label="minima")
+    ax.plot(s_st[kinds == "ts"], e_st[kinds == "ts"], "^", color="C3", label="transition states")
+    ax.set(xlabel="integrated path length", ylabel="E − E(A)")
+    ax.legend(fontsize=8, loc="best")
+    if two_d:
+        ax = axes[1]
+        pts = [result.minima[i][0] if k == "min" else np.asarray(result.transition_states[i].x)
+               for k, i in result.path]
+        pts = np.asarray(pts, dtype=float)
+        curve = np.asarray(prof.get("points", pts), dtype=float)
+        lo, hi = np.vstack([pts, curve]).min(0), np.vstack([pts, curve]).max(0)
+        margin = 0.3 * np.maximum(hi - lo, 0.5)
+        bounds = getattr(landscape, "box", None) or ((lo[0] - margin[0], hi[0] + margin[0]),
+                                                    (lo[1] - margin[1], hi[1] + margin[1]))
+        (x0, x1), (y0, y1) = bounds
+        gx, gy = np.meshgrid(np.linspace(x0, x1, 160), np.linspace(y0, y1, 160))
+        grid = np.column_stack([gx.ravel(), gy.ravel()])
+        if getattr(landscape, "energies", None) is not None:
+            E = np.asarray(landscape.energies(grid), dtype=float)
+        else:
+            E = np.array([landscape.energy(p) for p in grid])
+        E = E.reshape(gx.shape)
+        cs = ax.contourf(gx, gy, np.minimum(E, float(np.nanpercentile(E, 95))), levels=40, cmap="viridis")
+        fig.colorbar(cs, ax=ax, label="energy")
+        ax.plot(curve[:, 0], curve[:, 1], "w-", lw=1.2, label="steepest-descent pathway")
+        ax.plot(pts[0::2, 0], pts[0::2, 1], "o", color="C2", label="minima")
+        ax.plot(pts[1::2, 0], pts[1::2, 1], "r^", ms=9, label="transition states")
+        ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="x", ylabel="y")
+        ax.legend(fontsize=8, loc="best")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def run(args: Any) -> int:
+    from levinthal.paths.connect import connect
+    from levinthal.systems import make_system
+
+    land = make_system(args.system, seed=args.seed)
+    a, b = _endpoints(args, land)
+    bar = progress(None, args.quiet or args.json, total=args.max_cycles, desc="connect cycles", unit="cycle")
+
+    def tick(cycle: int, text: str) -> None:
+        bar.update(1)
+        bar.set_postfix_str(text)
+
+    try:
+        res = connect(land, a, b, max_cycles=args.max_cycles, n_images=args.images, rms_tol=args.rms_tol,
+                      rng=np.random.default_rng(args.seed), record_profile=not args.no_profile,
+                      progress=tick)
+    except ValueError as exc:
+        raise SystemExit(f"levinthal connect: {exc}") from None
+    finally:
+        bar.close()
+    if args.plot and res.converged:
+        plot_connect(res, args.plot, landscape=land, title=f"{land.name}: connected pathway A → B")
+    if args.json:
+        emit_json({"system": land.name, "dim": land.dim, **res.as_dict()})
+        return 0 if res.converged else 1
+    print(f"{land.name} (dim {land.dim}): connect, {res.cycles} cycles, {len(res.minima)} minima, "
+          f"{len(res.transition_states)} transition states found")
+    if res.converged:
+        e0 = res.minima[0][1]
+        print(f"{'step':>4} {'kind':>4} {'index':>5} {'energy':>16} {'E - E(A)':>12}")
+        for n, ((kind, i), e) in enumerate(zip(res.path, res.path_energies(), strict=True)):
+            print(f"{n:>4} {kind:>4} {i:>5} {e:>16.8f} {e - e0:>12.6f}")
+        print(f"highest barrier from A {res.highest_barrier:.8g}")
+    print(f"force calls {res.counts.gradient}, Hessian-vector products {res.counts.hvp}")
+    print(res.message)
+    if args.plot:
+        print(f"plot written to {args.plot}" if res.converged else "no plot: A and B were not connected")
+    return 0 if res.converged else 1
