@@ -70,7 +70,8 @@ class ConnectResult(Result):
     ``energy`` along the whole pathway (steepest-descent paths of each TS concatenated when
     ``record_profile``; otherwise straight segments through the stationary points, lengths from
     the aligned distances), ``stationary_s``/``stationary_energy``/``stationary_kind`` for the
-    minima and transition states on the path, and ``points`` (``(m, dim)``) when recorded.
+    minima and transition states on the path, and ``points`` (``(m, dim)``) when recorded and the
+    landscape has no rigid-body symmetry (cluster segments each lie in their own frame).
     ``highest_barrier``: max TS energy on the path − E_A. ``cycles``: NEB cycles run.
     ``counts``: every evaluation, endpoint quenches, NEBs, refinements and descents included.
     """
@@ -121,7 +122,7 @@ class _Graph:
 
     def distance(self, a: np.ndarray, b: np.ndarray) -> float:
         if self.sym is not None and hasattr(self.sym, "distance"):
-            return float(self.sym.distance(a, b, rng=self.rng))
+            return float(self.sym.distance(native_point(self.lc, a), native_point(self.lc, b), rng=self.rng))
         return float(np.linalg.norm(a - b))
 
     def min_distance(self, i: int, j: int) -> float:
@@ -134,7 +135,8 @@ class _Graph:
         if abs(ea - eb) > self.energy_tol:
             return False
         if self.sym is not None and hasattr(self.sym, "same"):
-            return bool(self.sym.same(a, b, energy_a=ea, energy_b=eb, energy_tol=self.energy_tol,
+            return bool(self.sym.same(native_point(self.lc, a), native_point(self.lc, b), energy_a=ea,
+                                      energy_b=eb, energy_tol=self.energy_tol,
                                       distance_tol=self.distance_tol, rng=self.rng))
         return float(np.linalg.norm(a - b)) <= self.distance_tol
 
@@ -464,6 +466,6 @@ def _profile(graph: _Graph, path: list[tuple[str, int]], recorded: bool) -> dict
     out: dict[str, Any] = {"s": np.concatenate(s_all), "energy": np.concatenate(e_all),
                            "stationary_s": np.array(st_s), "stationary_energy": np.array(st_e),
                            "stationary_kind": st_kind}
-    if len(p_all) == len(s_all) and p_all:
-        out["points"] = np.concatenate(p_all)
+    if len(p_all) == len(s_all) and p_all and not (graph.sym is not None and hasattr(graph.sym, "align")):
+        out["points"] = np.concatenate(p_all)  # one frame only without rigid-body symmetry
     return out
