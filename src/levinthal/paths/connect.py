@@ -191,7 +191,8 @@ def connect(
     x_a, x_b : array, shape ``(dim,)``
         The two minima. An endpoint whose RMS gradient exceeds ``rms_tol`` is minimised first
         with :func:`levinthal.minimize.minimize` and the message says so; endpoints that are
-        (or quench to) the same structure raise ``ValueError``.
+        (or quench to) the same structure raise ``ValueError``. Only the gradient is checked: a
+        stationary endpoint is taken as given (its Hessian index is not tested).
     max_cycles : int
         Budget of NEB cycles (default 30). When spent, ``converged=False`` and the partial graph.
     n_images : int
