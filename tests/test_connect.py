@@ -1,9 +1,9 @@
 """connect: pathways of minima and verified transition states (Trygubenko & Wales 2004 strategy).
 
 References are independent of the code under test: Müller–Brown stationary points from
-``scipy.optimize.root`` on the analytic gradient, LJ7 energies from the literature (Doye &
-Wales, Cambridge Cluster Database: −16.505384 pentagonal bipyramid, −15.935043 capped
-octahedron), transition-state indices from a dense ``eigh`` of the Hessian.
+``scipy.optimize.root`` on the analytic gradient, LJ7 energies from the standard list of its four
+minima (−16.50538417 pentagonal bipyramid, −15.93504306 capped octahedron, −15.59321094,
+−15.53306005), transition-state indices from a dense ``eigh`` of the Hessian.
 """
 
 from __future__ import annotations
