@@ -10,8 +10,8 @@ plain parameters and tensor operations instead of ``nn.RNN``/``nn.GRU``/``nn.LST
 ``nn.MultiheadAttention``: torch has no ``vmap`` batching rule for the fused ``aten::rnn_tanh``,
 ``aten::gru`` and ``aten::lstm`` kernels ("Batching rule not implemented", torch 2.13), so
 :meth:`NetworkLandscape.energies` over parameter sets would fail, and ``MultiheadAttention``
-switches to a fused "fast path" kernel in eval mode without gradients, so the energy and its
-gradient would come from different code. The hand-written versions compute the same
+can switch to its documented fused inference "fast path" in eval mode without gradients, so
+the energy and its gradient could come from different kernels. The hand-written versions compute the same
 functions (PyTorch's gate equations) and compose with every ``torch.func`` transform.
 """
 

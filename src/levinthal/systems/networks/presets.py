@@ -154,6 +154,11 @@ def rnn_mnist1d(
     units by default, 1,050 parameters) reading the 40-step MNIST-1D-like sequences one value
     per step, linear head on the last hidden state, mean cross-entropy. ``cell``: "rnn", "gru"
     or "lstm". Data as in :func:`mlp_mnist1d`.
+
+    The 40 time steps run as a Python loop, so evaluations are much slower than the MLP's:
+    on one (shared) CPU thread with the 3,200 training sequences a gradient took 0.8 s and an
+    HVP 4.4 s (MLP: 5 ms and 17 ms); 300 L-BFGS steps from ``seed=0`` reached 98 % train /
+    94.5 % test accuracy (MLP: 100 % / 78 %). Pass ``n_train`` for quicker experiments.
     """
     data = mnist1d(seed=data_seed, n_samples=n_samples, n_train=n_train, dtype=dtype)
     return _landscape(lambda: small_rnn(1, hidden, 10, cell, n_layers), data, seed=seed, dtype=dtype,
@@ -175,7 +180,8 @@ def attention_mnist1d(
     (:func:`~levinthal.systems.networks.models.attention_classifier`: linear embedding,
     learned positions, attention with a residual, mean pooling, linear head; 1,930 parameters
     with ``d_model=16``) on the 40-step MNIST-1D-like sequences, mean cross-entropy. Data as
-    in :func:`mlp_mnist1d`.
+    in :func:`mlp_mnist1d`. One gradient took 0.29 s and an HVP 1.1 s on one shared CPU thread;
+    300 L-BFGS steps from ``seed=0`` reached 80 % train / 76 % test accuracy.
     """
     data = mnist1d(seed=data_seed, n_samples=n_samples, n_train=n_train, dtype=dtype)
     length = data.feature_shape[0]
