@@ -300,3 +300,12 @@ def test_mnist1d_presets_have_the_documented_sizes():
     a, b = rnn_mnist1d(seed=0, n_samples=100), rnn_mnist1d(seed=1, n_samples=100)
     assert not torch.equal(a.initial_point(), b.initial_point())
     assert torch.equal(a._inputs, b._inputs)
+
+
+@pytest.mark.parametrize("name", ["mlp-mnist1d", "rnn-mnist1d:lstm", "attention-mnist1d"])
+def test_sequence_presets_build_from_the_registry(name):
+    from levinthal.systems import make_system
+
+    land = make_system(name, n_samples=60)
+    x = land.initial_point()
+    assert land.dim == x.shape[0] and np.isfinite(land.energy(x))

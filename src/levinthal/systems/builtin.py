@@ -62,3 +62,27 @@ def _mlp_mnist(m, seed=0, **options):
     from levinthal.systems.networks.presets import mlp_mnist
 
     return mlp_mnist(seed=seed, **options)
+
+
+@register(r"mlp-mnist1d", "mlp-mnist1d",
+          "MLP (40-32-10, tanh) on generated MNIST-1D-like sequences, cross-entropy, full batch")
+def _mlp_mnist1d(m, seed=0, **options):
+    from levinthal.systems.networks.presets import mlp_mnist1d
+
+    return mlp_mnist1d(seed=seed, **options)
+
+
+@register(r"rnn-mnist1d(?::(?P<cell>rnn|gru|lstm))?", "rnn-mnist1d:gru",
+          "recurrent classifier (GRU 16 by default; :rnn / :lstm) on generated MNIST-1D-like sequences")
+def _rnn_mnist1d(m, seed=0, **options):
+    from levinthal.systems.networks.presets import rnn_mnist1d
+
+    return rnn_mnist1d(seed=seed, cell=m["cell"] or "gru", **options)
+
+
+@register(r"attention-mnist1d", "attention-mnist1d",
+          "one-layer self-attention classifier (d_model 16) on generated MNIST-1D-like sequences")
+def _attention_mnist1d(m, seed=0, **options):
+    from levinthal.systems.networks.presets import attention_mnist1d
+
+    return attention_mnist1d(seed=seed, **options)
