@@ -10,7 +10,8 @@ from levinthal.report.atlas import LJ13_GLOBAL_MINIMUM, AtlasConfig, run_atlas
 @pytest.mark.slow
 def test_atlas_writes_a_side_by_side_report_with_measured_findings(tmp_path):
     cfg = AtlasConfig(cluster="lj13", cluster_starts=8, network_starts=2,
-                      network_max_iterations=400, network_rms_tol=1e-5, quiet=True)
+                      network_max_iterations=400, network_rms_tol=1e-5, bezier_steps=100,
+                      connect_cycles=5, quiet=True)
     index = run_atlas(cfg, tmp_path)
     html = index.read_text()
     assert "Where the analogy holds and where it breaks" in html
@@ -24,5 +25,12 @@ def test_atlas_writes_a_side_by_side_report_with_measured_findings(tmp_path):
     assert len(cluster["lowest_spectrum"]) == cluster["dim"] - 6
     assert network["dim"] > 2000
     assert network["distinct"][0]["test_energy"] is not None
+    barriers = cluster["barriers"]
+    assert {"straight_line", "bezier", "connected"} <= set(barriers)
+    if barriers["connected"]:
+        # each TS lies above both of its minima, so the highest TS on a path from A to B lies
+        # above the higher endpoint: the measured barrier is strictly positive
+        assert barriers["connect"] > 0
+    assert "bezier" in network["barriers"]
     kinds = {kind for kind, _ in data["findings"]}
     assert kinds <= {"holds", "breaks", "note"} and data["findings"]

@@ -35,6 +35,8 @@ class AtlasConfig:
     cluster_rms_tol: float = 1e-6
     network_rms_tol: float = 1e-6
     network_max_iterations: int = 4000
+    bezier_steps: int = 300
+    connect_cycles: int = 10
     seed: int = 0
     quiet: bool = False
 
@@ -68,6 +70,7 @@ class SideResult:
     lowest_spectrum: list[float]
     lowest_zero_mode_curvatures: list[float]
     interpolation: dict[str, list[float]] = field(default_factory=dict)
+    barriers: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     gradient_calls: int = 0
     saddle_escapes: int = 0
@@ -183,7 +186,10 @@ def survey_cluster(cfg: AtlasConfig) -> SideResult:
     side.reference_energy = LJ13_GLOBAL_MINIMUM if cfg.cluster == "lj13" else None
     if len(distinct) >= 2:
         a, b = distinct[0][0].result.x, distinct[1][0].result.x
-        side.interpolation = _interpolate(land, a, align(a, b, rng=np.random.default_rng(0)).b_aligned)
+        b_aligned = align(a, b, rng=np.random.default_rng(0)).b_aligned
+        side.interpolation = _interpolate(land, a, b_aligned)
+        side.barriers = _barriers(land, a, b_aligned, cfg, connect_them=True)
+        side.interpolation["bezier"] = side.barriers.pop("bezier_profile")
     side.seconds = time.perf_counter() - t0
     return side
 
@@ -231,6 +237,8 @@ def survey_network(cfg: AtlasConfig) -> SideResult:
         side.interpolation["unaligned"] = _interpolate(land, a, b)["energy"]
         side.interpolation["distance_before"] = [d_before]
         side.interpolation["distance_after"] = [d_after]
+        side.barriers = _barriers(land, a, b_aligned, cfg, connect_them=False)
+        side.interpolation["bezier"] = side.barriers.pop("bezier_profile")
     side.seconds = time.perf_counter() - t0
     return side
 
@@ -244,6 +252,37 @@ def _weight_matcher(net: Any) -> Any:
         return wm.params_b_aligned, float(wm.distance_after), float(wm.distance_before)
 
     return match
+
+
+def _barriers(land: Any, a: Any, b: Any, cfg: AtlasConfig, connect_them: bool) -> dict[str, Any]:
+    """Barriers between two aligned minima measured three ways, all relative to the higher end:
+    the straight line (an upper bound), a trained quadratic Bézier curve (Garipov et al. 2018;
+    also an upper bound, usually far lower), and — for physical systems — the highest verified
+    transition state of a :func:`~levinthal.paths.connect` pathway (the true minimax barrier
+    along the path it found)."""
+    from levinthal.paths.bezier import fit_bezier
+
+    e_hi = max(float(land.energy(a)), float(land.energy(b)))
+    curve = fit_bezier(land, a, b, steps=cfg.bezier_steps, rng=np.random.default_rng(cfg.seed))
+    ts = np.linspace(0.0, 1.0, 41)
+    bez = [float(land.energy(p)) for p in curve.points(ts)]
+    out: dict[str, Any] = {"bezier": max(bez) - e_hi, "bezier_profile": bez,
+                           "bezier_gradient_calls": curve.counts.gradient}
+    line = _interpolate(land, a, b)["energy"]
+    out["straight_line"] = max(line) - e_hi
+    if connect_them:
+        from levinthal.paths.connect import connect
+
+        res = connect(land, a, b, max_cycles=cfg.connect_cycles, record_profile=False,
+                      rng=np.random.default_rng(cfg.seed))
+        out["connected"] = bool(res.converged)
+        out["connect_message"] = res.message
+        out["connect_force_calls"] = res.counts.gradient
+        if res.converged:
+            energies = res.path_energies()
+            out["transition_states_on_path"] = sum(1 for k, _ in res.path if k == "ts")
+            out["connect"] = max(energies) - e_hi
+    return out
 
 
 def _interpolate(land: Any, a: Any, b: Any, n: int = 41) -> dict[str, list[float]]:
@@ -309,15 +348,32 @@ def analogy_findings(cluster: SideResult, network: SideResult) -> list[tuple[str
             f"A cluster's energy has no such second surface.",
         ))
     for side in (cluster, network):
-        if side.interpolation.get("energy"):
-            e = np.asarray(side.interpolation["energy"])
-            barrier = float(e.max() - max(e[0], e[-1]))
-            out.append((
-                "note",
-                f"Straight-line path between the two lowest distinct minima of {side.system} "
-                f"(after symmetry alignment): highest point {barrier:.4g} above the higher end "
-                "(an upper bound on the true barrier).",
-            ))
+        bar = side.barriers
+        if not bar:
+            continue
+        text = (f"Barrier between the two lowest distinct minima of {side.system} (aligned), above "
+                f"the higher end: straight line {bar['straight_line']:.4g}, trained Bézier curve "
+                f"{bar['bezier']:.4g}")
+        if bar.get("connected"):
+            text += (f", verified transition states {bar['connect']:.4g} "
+                     f"({bar['transition_states_on_path']} TS on the connect pathway)")
+        elif "connected" in bar:
+            text += f"; connect found no pathway ({bar['connect_message']})"
+        out.append(("note", text + "."))
+    bc, bn = cluster.barriers, network.barriers
+    if bc.get("connected") and bn:
+        def scales(side: SideResult, barrier: float) -> str:
+            spread = side.distinct[-1].energy - side.distinct[0].energy
+            return (f"{barrier / abs(side.distinct[0].energy):.2%} of |E| at the lowest minimum, "
+                    f"{barrier / spread:.3g}× the energy spread of its {len(side.distinct)} distinct minima")
+
+        out.append((
+            "note",
+            f"How high are barriers? {cluster.system}: the verified barrier is "
+            f"{scales(cluster, bc['connect'])}. {network.system}: the best curve found (Bézier, an "
+            f"upper bound) is {scales(network, bn['bezier'])}. No verdict: which scale makes two "
+            "landscapes comparable is itself the open question.",
+        ))
     return out
 
 
@@ -357,6 +413,8 @@ def _figures(cluster: SideResult, network: SideResult, out: Path) -> dict[str, P
                 ax.plot(it["t"], it["energy"], "o-", ms=2, label="aligned")
                 if it.get("unaligned"):
                     ax.plot(it["t"], it["unaligned"], "--", color="C1", label="not aligned")
+                if it.get("bezier"):
+                    ax.plot(it["t"], it["bezier"], "-", color="C2", label="trained Bézier curve")
                 ax.legend(fontsize=8)
             ax.set(xlabel="t  (x = (1−t) a + t b)", ylabel="energy", title=side.system)
         fig.tight_layout()
@@ -422,8 +480,9 @@ def write_report(cluster: SideResult, network: SideResult, cfg: AtlasConfig, out
     rep.figure(figs["spectra"], "Hessian spectrum at the lowest minimum (symmetric-log axis); red "
                "lines: curvature along the symmetry zero modes, removed before classification")
     if "interpolation" in figs:
-        rep.figure(figs["interpolation"], "Energy on the straight line between the two lowest "
-                   "minima after symmetry alignment (network: also without alignment)")
+        rep.figure(figs["interpolation"], "Energy on the straight line and on a trained quadratic "
+                   "Bézier curve between the two lowest minima after symmetry alignment (network: "
+                   "also the straight line without alignment)")
     for side, key in ((cluster, "cluster_histories"), (network, "network_histories")):
         rep.heading(f"{side.system}: minima")
         rep.table(
