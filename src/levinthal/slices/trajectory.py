@@ -14,7 +14,6 @@ that records checkpoints every ``every`` steps for this purpose.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,39 +131,30 @@ def train(landscape: Any, x0: Array, *, steps: int = 200, every: int = 10, metho
           learning_rate: float = 1e-2, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
           ) -> Trajectory:
     """Full-batch training from ``x0`` recording a checkpoint every ``every`` steps (and the
-    last point).
+    last point), for PCA views of the path (Li et al. 2018 §7).
 
-    ``method="gd"``: ``x ← x − η ∇E``; ``"adam"``: Adam (Kingma & Ba 2015) with bias
-    correction, moments ``betas`` and ``eps`` as in the paper (defaults 0.9, 0.999, 1e-8).
-    ``learning_rate`` η in units of x per unit gradient (GD) or of x per step (Adam). Stops
-    with :class:`NonFiniteError` if the loss diverges.
+    The loop itself is :func:`levinthal.explore.training.train` (``method="gd"``: x ← x − η∇E;
+    ``"adam"``: Adam, Kingma & Ba 2015, moments ``betas``, ``eps``); this function only asks it
+    to hand over the parameters at every tracked step. ``learning_rate`` η in units of x per
+    unit gradient (GD) or of x per step (Adam). Stops with :class:`NonFiniteError` if the loss
+    diverges.
     """
     if method not in ("gd", "adam"):
         raise LandscapeError(f"train: method must be 'gd' or 'adam', got {method!r}")
     if int(steps) < 2 or int(every) < 1:
         raise LandscapeError(f"train: need steps >= 2 and every >= 1, got steps={steps}, every={every}")
-    from levinthal.landscape import native_point
+    from levinthal.explore.training import train as train_tracked
 
-    x = native_point(landscape, x0) * 1.0
-    m = v = None
-    points, idx, energies = [], [], []
-    b1, b2 = betas
-    for t in range(int(steps) + 1):
-        e, g = landscape.energy_gradient(x)
-        if not math.isfinite(e):
-            raise NonFiniteError(f"{landscape.name}: training diverged at step {t} (loss {e}); lower the "
-                                 f"learning rate (now {learning_rate})")
-        if t % int(every) == 0 or t == int(steps):
-            points.append(to_numpy(x))
-            idx.append(t)
-            energies.append(e)
-        if t == int(steps):
-            break
-        if method == "gd":
-            x = x - learning_rate * g
-        else:
-            m = (1 - b1) * g if m is None else b1 * m + (1 - b1) * g
-            v = (1 - b2) * g * g if v is None else b2 * v + (1 - b2) * g * g
-            mh, vh = m / (1 - b1 ** (t + 1)), v / (1 - b2 ** (t + 1))
-            x = x - learning_rate * mh / (vh**0.5 + eps)
-    return Trajectory(np.stack(points), np.asarray(idx), np.asarray(energies), method, float(learning_rate))
+    points: list[np.ndarray] = []
+
+    def keep(step: int, x: Array, _landscape: Any) -> None:
+        points.append(to_numpy(x))
+
+    rec = train_tracked(landscape, x0, optimizer=method, lr=float(learning_rate), steps=int(steps),
+                        track_every=int(every), track=("loss",), callback=keep, betas=betas, eps=eps)
+    energies = np.asarray(rec.metrics["loss"], dtype=float)
+    if not np.all(np.isfinite(energies)):
+        bad = int(rec.steps[~np.isfinite(energies)][0])
+        raise NonFiniteError(f"{landscape.name}: training diverged at step {bad}; lower the learning "
+                             f"rate (now {learning_rate})")
+    return Trajectory(np.stack(points), np.asarray(rec.steps), energies, method, float(learning_rate))
