@@ -64,3 +64,39 @@ def load_point(path: str, landscape: Any) -> Any:
             f"levinthal: {path} holds {x.size} values but {landscape.name} has dim {landscape.dim}"
         )
     return native_point(landscape, x)
+
+
+def load_endpoints(args: Any, landscape: Any, command: str) -> tuple[Any, Any]:
+    """Two endpoints for a double-ended command: ``args.endpoints`` (two .npy/.npz files) or
+    rows ``args.pair`` of the ``minima`` array in ``args.minima`` (``levinthal minimize --save``).
+    Every mistake is a SystemExit naming the file, the key or the index."""
+    from levinthal.landscape import native_point
+
+    if args.minima is not None:
+        if args.endpoints:
+            raise SystemExit(f"levinthal {command}: give either two point files or --minima with --pair, "
+                             "not both")
+        if args.pair is None:
+            raise SystemExit(f"levinthal {command}: --minima needs --pair I J")
+        path = Path(args.minima)
+        if not path.exists():
+            raise SystemExit(f"levinthal {command}: {path} does not exist")
+        try:
+            data = np.load(path)
+        except Exception as exc:  # corrupt file: say which and why
+            raise SystemExit(f"levinthal {command}: cannot read {path}: {exc}") from exc
+        if "minima" not in data:
+            raise SystemExit(f"levinthal {command}: {path} has no 'minima' array (keys: {list(data)})")
+        minima = np.asarray(data["minima"], dtype=np.float64)
+        if minima.ndim != 2 or minima.shape[1] != landscape.dim:
+            raise SystemExit(f"levinthal {command}: minima in {path} have shape {minima.shape}, "
+                             f"{landscape.name} has dim {landscape.dim}")
+        for i in args.pair:
+            if not 0 <= i < len(minima):
+                raise SystemExit(f"levinthal {command}: --pair index {i} out of range: "
+                                 f"{path} holds {len(minima)} minima")
+        return (native_point(landscape, minima[args.pair[0]]),
+                native_point(landscape, minima[args.pair[1]]))
+    if len(args.endpoints) != 2:
+        raise SystemExit(f"levinthal {command}: give two endpoint files A B, or --minima FILE --pair I J")
+    return load_point(args.endpoints[0], landscape), load_point(args.endpoints[1], landscape)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from levinthal.cli.common import add_common, emit_json, load_point, progress
+from levinthal.cli.common import add_common, emit_json, load_endpoints, progress
 
 
 def add_parser(sub: Any) -> None:
@@ -28,39 +27,12 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
-def _endpoints(args: Any, land: Any) -> tuple[Any, Any]:
-    if args.minima is not None:
-        if args.endpoints:
-            raise SystemExit("levinthal connect: give either two point files or --minima with --pair, "
-                             "not both")
-        if args.pair is None:
-            raise SystemExit("levinthal connect: --minima needs --pair I J")
-        path = Path(args.minima)
-        if not path.exists():
-            raise SystemExit(f"levinthal connect: {path} does not exist")
-        data = np.load(path)
-        if "minima" not in data:
-            raise SystemExit(f"levinthal connect: {path} has no 'minima' array (keys: {list(data)})")
-        minima = np.asarray(data["minima"], dtype=np.float64)
-        if minima.ndim != 2 or minima.shape[1] != land.dim:
-            raise SystemExit(f"levinthal connect: minima in {path} have shape {minima.shape}, "
-                             f"{land.name} has dim {land.dim}")
-        for i in args.pair:
-            if not 0 <= i < len(minima):
-                raise SystemExit(f"levinthal connect: --pair index {i} out of range: "
-                                 f"{path} holds {len(minima)} minima")
-        return minima[args.pair[0]], minima[args.pair[1]]
-    if len(args.endpoints) != 2:
-        raise SystemExit("levinthal connect: give two endpoint files A B, or --minima FILE --pair I J")
-    return load_point(args.endpoints[0], land), load_point(args.endpoints[1], land)
-
-
 def run(args: Any) -> int:
     from levinthal.paths.connect import connect
     from levinthal.systems import make_system
 
     land = make_system(args.system, seed=args.seed)
-    a, b = _endpoints(args, land)
+    a, b = load_endpoints(args, land, "connect")
     bar = progress(None, args.quiet or args.json, total=args.max_cycles, desc="connect cycles", unit="cycle")
 
     def tick(cycle: int, text: str) -> None:

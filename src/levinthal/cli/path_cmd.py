@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from levinthal.cli.common import add_common, emit_json, load_point
+from levinthal.cli.common import add_common, emit_json, load_endpoints
 
 
 def add_parser(sub: Any) -> None:
@@ -34,39 +33,13 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
-def _endpoints(args: Any, land: Any) -> tuple[Any, Any]:
-    if args.minima is not None:
-        if args.endpoints:
-            raise SystemExit("levinthal path: give either two point files or --minima with --pair, not both")
-        if args.pair is None:
-            raise SystemExit("levinthal path: --minima needs --pair I J")
-        path = Path(args.minima)
-        if not path.exists():
-            raise SystemExit(f"levinthal path: {path} does not exist")
-        data = np.load(path)
-        if "minima" not in data:
-            raise SystemExit(f"levinthal path: {path} has no 'minima' array (keys: {list(data)})")
-        minima = np.asarray(data["minima"], dtype=np.float64)
-        for i in args.pair:
-            if not 0 <= i < len(minima):
-                raise SystemExit(f"levinthal path: --pair index {i} out of range: "
-                                 f"{path} holds {len(minima)} minima")
-        if minima.shape[1] != land.dim:
-            raise SystemExit(f"levinthal path: minima in {path} have dim {minima.shape[1]}, "
-                             f"{land.name} has {land.dim}")
-        return minima[args.pair[0]], minima[args.pair[1]]
-    if len(args.endpoints) != 2:
-        raise SystemExit("levinthal path: give two endpoint files A B, or --minima FILE --pair I J")
-    return load_point(args.endpoints[0], land), load_point(args.endpoints[1], land)
-
-
 def run(args: Any) -> int:
     from levinthal.landscape import to_numpy
     from levinthal.paths import neb
     from levinthal.systems import make_system
 
     land = make_system(args.system, seed=args.seed)
-    a, b = _endpoints(args, land)
+    a, b = load_endpoints(args, land, "path")
     try:
         res = neb(land, a, b, n_images=args.images, spring=args.spring, climbing=not args.no_climb,
                   doubly_nudged=args.doubly_nudged, optimizer=args.optimizer, rms_tol=args.rms_tol,
