@@ -291,10 +291,19 @@ class NetworkLandscape:
         return max(1, total // k)
 
     def _set_data(self, inputs: Any, targets: Any) -> None:
-        inputs = torch.as_tensor(inputs, device=self.device)
+        """Hold the data on the model's device, in its dtype (documented behaviour: data given on
+        another device are copied to the model's device once, here, never per evaluation)."""
+        try:
+            inputs = torch.as_tensor(inputs, device=self.device)
+            targets = torch.as_tensor(targets, device=self.device)
+        except (RuntimeError, NotImplementedError) as exc:
+            where = getattr(inputs, "device", "host")
+            raise LandscapeError(
+                f"{self.name}: cannot move the data from {where} to the model's device {self.device} "
+                f"({exc}); put data and model on one device"
+            ) from exc
         if inputs.is_floating_point():
             inputs = inputs.to(self.dtype)
-        targets = torch.as_tensor(targets, device=self.device)
         if targets.is_floating_point():
             targets = targets.to(self.dtype)
         if inputs.ndim == 0 or targets.ndim == 0 or inputs.shape[0] != targets.shape[0]:
@@ -303,6 +312,11 @@ class NetworkLandscape:
         n = int(inputs.shape[0])
         if n == 0:
             raise ShapeError(f"{self.name}: the data set is empty")
+        if self.mode == "train" and n < 2 and any(isinstance(m, _BATCH_NORMS) for m in self.model.modules()):
+            raise LandscapeError(
+                f"{self.name}: BatchNorm in train mode normalises over the batch, which is undefined for "
+                "a batch of one sample; use at least 2 samples or mode='eval' (running statistics)"
+            )
         self._inputs, self._targets = inputs, targets
         step = n if self.chunk_size is None else self.chunk_size
         self._chunks = [
