@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from levinthal.progress import progress  # noqa: F401  (re-exported for the commands)
+
 
 def add_common(parser: Any) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -29,13 +31,6 @@ def _default(o: Any) -> Any:
     if hasattr(o, "as_dict"):
         return o.as_dict()
     return str(o)
-
-
-def progress(iterable: Any, quiet: bool, **kwargs: Any) -> Any:
-    """A tqdm progress bar on stderr, unless quiet."""
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, disable=quiet, file=sys.stderr, dynamic_ncols=True, **kwargs)
 
 
 def load_point(path: str, landscape: Any) -> Any:

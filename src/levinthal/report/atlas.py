@@ -79,7 +79,7 @@ class SideResult:
 
 
 def _progress(items: Any, quiet: bool, desc: str) -> Any:
-    from levinthal.cli.common import progress
+    from levinthal.progress import progress
 
     return progress(items, quiet, desc=desc)
 
