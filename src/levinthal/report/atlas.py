@@ -318,6 +318,17 @@ def analogy_findings(cluster: SideResult, network: SideResult) -> list[tuple[str
         "that no declared symmetry explains.",
     ))
 
+    if cluster.distinct and network.distinct:
+        kc = cluster.distinct[0].largest / cluster.distinct[0].smallest_nonzero
+        kn = network.distinct[0].largest / network.distinct[0].smallest_nonzero
+        out.append((
+            "breaks" if kn > 10 * kc else "holds",
+            f"Conditioning at the lowest minimum (λmax / smallest non-flat λ, zero modes removed): "
+            f"{cluster.system} {kc:.3g}, {network.system} {kn:.3g}. "
+            + ("The network's minimum is far more anisotropic: a basin of nearly flat directions, "
+               "not an isolated well." if kn > 10 * kc else "Comparable anisotropy on both sides."),
+        ))
+
     def funnel(side: SideResult) -> float:
         return side.distinct[0].hits / max(side.converged, 1) if side.distinct else float("nan")
 
