@@ -56,6 +56,14 @@ stalls, no rejection at all lets a climbing image run off on a rough band."""
 RUNAWAY = 10.0
 """A band whose length grows beyond this multiple of the initial (straight) band is stopped as
 run away (seen with springs far too soft: an image slides off and climbs without bound)."""
+FREEZE = 1.0
+"""An image whose NEB force is already at most ``FREEZE × tolerance`` stays where it is for the
+step and is not evaluated again: its energy and gradient are unchanged, so its NEB force (which
+moves with its neighbours' positions through the tangent and springs) is recomputed without a
+force call, and a converged band still has every image force below the tolerance, evaluated at
+the images' final positions. Measured with the ASE benchmark (fmax 0.05): LJ7, 7 images 100 → 72
+force calls; Müller–Brown 5 and 8 images 162 → 133 and 434 → 409; 3 images unchanged.
+0.5 and 0.8 saved less."""
 CLIMB_FACTOR = 1.0
 """Climbing starts once the largest image force is below ``CLIMB_FACTOR × tolerance``; a value
 <= 1 (default) climbs from the first step, which measured fastest here (the delayed start of
@@ -468,12 +476,18 @@ def _relax(
                 n_positive = 0
             velocity = velocity + dt * F
             step = dt * velocity
+        # Converged images sit still and are not re-evaluated (see FREEZE).
+        moving = np.linalg.norm(F, axis=1) > FREEZE * tol
+        step[~moving] = 0.0
+        if optimizer == "fire":
+            velocity[~moving] = 0.0
         step = _cap(step, trust if optimizer == "lbfgs" else max_step)
         saved = (band.X[1:-1].copy(), band.E[1:-1].copy(), band.G[1:-1].copy())
         band.X[1:-1] += step
         band.iterations += 1
+        rows = 1 + np.flatnonzero(moving)
         try:
-            band.E[1:-1], band.G[1:-1] = _evaluate(lc, band.X[1:-1], batched)
+            band.E[rows], band.G[rows] = _evaluate(lc, band.X[rows], batched)
         except LandscapeError as exc:  # e.g. an image ran into a non-finite region
             band.X[1:-1], band.E[1:-1], band.G[1:-1] = saved
             return False, f"an image evaluation failed after {band.iterations} steps: {exc}"
