@@ -302,20 +302,17 @@ def _scale(x: Array, adaptive: bool, eta: float) -> Array | None:
 def _batch_landscape(landscape: Any, indices: np.ndarray) -> Any:
     """The landscape restricted to the samples ``indices`` (m-sharpness).
 
-    Follows counting/checking wrappers to the inner landscape and re-applies an L2 penalty
-    (:class:`~levinthal.systems.regularized.L2Regularized`), so the batch loss keeps the same
-    regulariser; any other wrapper without its own ``minibatch`` is refused (it would be
-    silently dropped by attribute forwarding).
+    Follows counting/checking wrappers to the landscape below them. A transforming wrapper must
+    restrict itself (``L2Regularized.minibatch`` keeps its penalty on the subset); one that only
+    forwards ``minibatch`` by attribute lookup is refused, since the transform would be silently
+    dropped.
     """
     from levinthal.landscape.checks import Checked
-    from levinthal.systems.regularized import L2Regularized
 
     if isinstance(landscape, Counted | Checked):
         return _batch_landscape(landscape.inner, indices)
-    if isinstance(landscape, L2Regularized):
-        return L2Regularized(_batch_landscape(landscape.inner, indices), landscape.strength,
-                             keep_symmetry=landscape.symmetry is not None)
-    if getattr(landscape, "inner", None) is not None and "minibatch" not in type(landscape).__dict__:
+    own = "minibatch" in vars(landscape) or "minibatch" in type(landscape).__dict__
+    if getattr(landscape, "inner", None) is not None and not own:
         raise NotSupportedError(f"{landscape.name}: m-sharpness cannot restrict the wrapper "
                                 f"{type(landscape).__name__} to a minibatch; use m=None (full set)")
     if not hasattr(landscape, "minibatch"):
