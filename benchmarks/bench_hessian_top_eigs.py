@@ -50,7 +50,7 @@ import torch
 
 from levinthal.curvature import dense_hessian, lanczos_eigs
 from levinthal.systems import make_system
-from levinthal.systems.networks.data import digits
+from pyhessian_peer import PyHessianPeer  # benchmarks/ is on sys.path when run as a script
 
 
 def train(ls, steps: int, lr: float = 1e-3) -> torch.Tensor:
@@ -73,45 +73,14 @@ def rel_err(est, ref) -> float:
     return float(np.max(np.abs(est - ref) / np.abs(ref)))
 
 
-class PyHessianRunner:
-    """PyHessian on the landscape's model at x, with counted HVPs (see module docstring)."""
-
-    def __init__(self, ls, x):
-        import pyhessian  # noqa: F401  (registers the submodule)
-
-        ph = sys.modules["pyhessian.hessian"]  # the module; ``pyhessian.hessian`` is the class
-        self.ph = ph
-        self.calls = 0
-
-        def counted_hvp(gradsH, params, v):
-            self.calls += 1
-            return torch.autograd.grad(gradsH, params, grad_outputs=v, retain_graph=True)
-
-        ph.hessian_vector_product = counted_hvp  # the documented patch
-        data = digits(seed=0, flatten=True, dtype=torch.float64)
-        self.X = torch.as_tensor(data.train_inputs)
-        self.y = torch.as_tensor(data.train_targets)
-        self.model = ls.model
-        torch.nn.utils.vector_to_parameters(x.detach().clone(), self.model.parameters())
-        with torch.no_grad():
-            loss = float(torch.nn.CrossEntropyLoss()(self.model(self.X), self.y))
-        if abs(loss - ls.energy(x)) > 1e-10 * max(1.0, abs(loss)):
-            raise RuntimeError(f"PyHessian's loss {loss} differs from the landscape's {ls.energy(x)}: "
-                               "not the same model/data/loss")
+class PyHessianRunner(PyHessianPeer):
+    """PyHessian's top-5 eigenvalues by power iteration with deflation, HVPs counted."""
 
     def top5(self, tol: float, seed: int, max_iter: int = 100):
-        torch.manual_seed(seed)
-        old = torch.get_default_dtype()
-        torch.set_default_dtype(torch.float64)
-        try:
-            self.model.zero_grad()
-            h = self.ph.hessian(self.model, torch.nn.CrossEntropyLoss(), data=(self.X, self.y), cuda=False)
-            self.calls = 0
+        with self.hessian(seed) as h:
             t = time.perf_counter()
             vals, _ = h.eigenvalues(maxIter=max_iter, tol=tol, top_n=5)
             wall = time.perf_counter() - t
-        finally:
-            torch.set_default_dtype(old)
         return np.array(vals), self.calls, wall
 
 
