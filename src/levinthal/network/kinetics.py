@@ -1,0 +1,405 @@
+"""Kinetics on the transition network: harmonic TST rates, first-passage times, committors, A→B rates.
+
+Rates (harmonic transition-state theory, Vineyard 1957; Wales, *Energy Landscapes*, 2003,
+§7.1 and eq. 7.13 of Wales 2002 Mol. Phys. 100, 3285 "Discrete path sampling")::
+
+    k(i → j via t) = (o_i / o_t) · (∏_{a=1}^{κ} ν_a^i / ∏_{a=1}^{κ−1} ν_a^t) · exp(−(E_t − E_i)/kT)
+
+with ν = ω/2π the normal-mode frequencies of minimum i (κ = dim − n_zero_modes of them) and of
+the transition state t (κ − 1 real ones), o the point-group orders. In terms of the stored
+log products Σ log λ = log ∏ ω² this is, in log form (never overflowing)::
+
+    log k = log o_i − log o_t + ½ (Σ log λ^i − Σ log λ^t) − log 2π − (E_t − E_i)/kT.
+
+Temperature is kT in the landscape's energy units (k_B = 1); rates are in inverse units of
+the mass-weighted time √(m·length²/energy) with unit masses. Parallel transition states add
+their rates; self-loops are left out (they change no state). ``prefactors="unit"`` drops the
+vibrational and symmetry factors (k = exp(−ΔE/kT)) for landscapes without Hessians.
+
+Between two disjoint sets of minima A (source) and B (target), with everything else
+intermediate:
+
+* mean first-passage times τ_i from each minimum to B (B absorbing), and committors
+  q⁺_i (the probability to reach B before A) and q⁻_i (for the time-reversed chain, the
+  probability that the last visit was to A rather than B), either by a sparse linear solve
+  (``method="linear"``) or by graph transformation (``method="gt"``, Trygubenko & Wales 2006,
+  Mol. Phys. 104, 1497; Wales 2009, J. Chem. Phys. 130, 204111): minima are removed one at a
+  time, lowest degree first, renormalising branching probabilities and waiting times, which is
+  Gaussian elimination in the Grassmann–Taksar–Heyman form (Grassmann, Taksar & Heyman 1985):
+  every quantity is a sum of non-negative terms, the 1 − P_xx denominators are computed as
+  Σ_{j≠x} P_xj, so no cancellation occurs, and the answers stay accurate at low temperature
+  where rates span hundreds of orders of magnitude (the linear solve then loses digits).
+  Values of eliminated minima are recovered by back-substitution.
+* the A → B rate constants of Wales (2009): k^NSS_AB = 1/τ_AB with τ_AB the MFPT averaged over
+  local equilibrium in A (p_a^eq / p_A^eq), and the steady-state k^SS_AB = J_AB / p_A^eq with
+  J_AB = Σ_{a∈A} p_a^eq Σ_j k_aj q⁺_j the reactive flux (Metzner, Schütte & Vanden-Eijnden
+  2009). Equilibrium occupations p^eq are the harmonic-superposition ones
+  (:mod:`levinthal.network.thermo`), which satisfy detailed balance with these rates.
+
+Waiting times are handled as log τ_i − max log τ and rescaled at the end, and branching
+probabilities P_ij = exp(log k_ij − logsumexp_j log k_ij), so no step overflows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from scipy.special import logsumexp
+
+from levinthal.landscape.errors import LandscapeError
+from levinthal.network.graph import KineticNetwork
+
+__all__ = [
+    "RateConstants",
+    "TransitionKinetics",
+    "equilibrium_log_occupations",
+    "first_passage",
+    "htst_log_rates",
+    "log_rate_matrix",
+    "rate_constants",
+    "rate_matrix",
+]
+
+LOG_2PI = float(np.log(2 * np.pi))
+
+
+def _check_temperature(temperature: float) -> float:
+    t = float(temperature)
+    if not (np.isfinite(t) and t > 0):
+        raise LandscapeError(f"kinetics: temperature kT must be finite and > 0, got {temperature!r}")
+    return t
+
+
+def htst_log_rates(net: KineticNetwork, temperature: float, *,
+                   prefactors: str = "harmonic") -> tuple[np.ndarray, np.ndarray]:
+    """Log rates of every transition state in both directions, each shape ``(m,)``.
+
+    Returns ``(log_k_forward, log_k_backward)``: forward is ``ts_minima[:, 0] → ts_minima[:, 1]``.
+    ``prefactors``: "harmonic" (the HTST formula of the module docstring; needs every
+    log product of frequencies involved) or "unit" (k = exp(−ΔE/kT)).
+    """
+    kT = _check_temperature(temperature)
+    i, j = net.ts_minima[:, 0], net.ts_minima[:, 1]
+    fwd = -(net.ts_energies - net.energies[i]) / kT
+    bwd = -(net.ts_energies - net.energies[j]) / kT
+    if prefactors == "unit":
+        return fwd, bwd
+    if prefactors != "harmonic":
+        raise LandscapeError(f"htst_log_rates: prefactors must be 'harmonic' or 'unit', got {prefactors!r}")
+    ed = net.edges()
+    bad_ts = ed[~np.isfinite(net.ts_log_product_frequencies[ed])]
+    used = np.unique(net.ts_minima[ed])
+    bad_min = used[~np.isfinite(net.log_product_frequencies[used])]
+    if bad_ts.size or bad_min.size:
+        raise LandscapeError(
+            f"htst_log_rates: harmonic prefactors need log_product_frequencies, missing for minima "
+            f"{bad_min.tolist()[:10]} and transition states {bad_ts.tolist()[:10]}; compute Hessians "
+            "or pass prefactors='unit'")
+    lo_t = np.log(net.ts_point_group_orders)
+    with np.errstate(invalid="ignore"):  # self-loops may lack frequencies; they are never used
+        pre_i = np.log(net.point_group_orders[i]) - lo_t + 0.5 * (
+            net.log_product_frequencies[i] - net.ts_log_product_frequencies) - LOG_2PI
+        pre_j = np.log(net.point_group_orders[j]) - lo_t + 0.5 * (
+            net.log_product_frequencies[j] - net.ts_log_product_frequencies) - LOG_2PI
+    return fwd + pre_i, bwd + pre_j
+
+
+def log_rate_matrix(net: KineticNetwork, temperature: float, *,
+                    prefactors: str = "harmonic") -> sp.csr_matrix:
+    """Sparse ``(n, n)`` matrix of log k_{i→j} summed over parallel transition states (stored only
+    where a transition state joins i ≠ j; absent entries mean k = 0)."""
+    lf, lb = htst_log_rates(net, temperature, prefactors=prefactors)
+    ed = net.edges()
+    rows = np.concatenate([net.ts_minima[ed, 0], net.ts_minima[ed, 1]])
+    cols = np.concatenate([net.ts_minima[ed, 1], net.ts_minima[ed, 0]])
+    vals = np.concatenate([lf[ed], lb[ed]])
+    n = net.n_minima
+    if rows.size == 0:
+        return sp.csr_matrix((n, n))
+    key = rows * n + cols
+    order = np.argsort(key, kind="stable")
+    key, vals = key[order], vals[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    uniq = key[starts]
+    top = np.maximum.reduceat(vals, starts)  # log-sum-exp over parallel channels
+    width = np.diff(np.r_[starts, key.size])
+    out = top + np.log(np.add.reduceat(np.exp(vals - np.repeat(top, width)), starts))
+    return sp.csr_matrix((out, (uniq // n, uniq % n)), shape=(n, n))
+
+
+def rate_matrix(net: KineticNetwork, temperature: float, *, prefactors: str = "harmonic") -> sp.csr_matrix:
+    """The generator Q, sparse ``(n, n)``: Q_ij = k_{i→j} (i ≠ j), Q_ii = −Σ_j k_{i→j}; rows sum to
+    zero and occupation probabilities (a row vector p) evolve as dp/dt = p Q. Rates below the
+    smallest float underflow to zero: use :func:`log_rate_matrix` or :func:`first_passage` at
+    low temperature."""
+    L = log_rate_matrix(net, temperature, prefactors=prefactors).tocoo()
+    K = sp.csr_matrix((np.exp(L.data), (L.row, L.col)), shape=L.shape)
+    return (K - sp.diags(np.asarray(K.sum(axis=1)).ravel())).tocsr()
+
+
+def equilibrium_log_occupations(net: KineticNetwork, temperature: float, *,
+                                prefactors: str = "harmonic") -> np.ndarray:
+    """log p_i^eq of every minimum, shape ``(n,)``, normalised over the whole network.
+
+    Harmonic superposition (see :mod:`levinthal.network.thermo`): p_i ∝ (kT)^κ_i e^{−E_i/kT} /
+    (o_i ∏ω^i); with ``prefactors="unit"``, p_i ∝ e^{−E_i/kT}. These satisfy detailed balance
+    p_i k_ij = p_j k_ji with :func:`htst_log_rates` whenever all κ_i are equal.
+    """
+    kT = _check_temperature(temperature)
+    if prefactors == "unit":
+        lz = -net.energies / kT
+    else:
+        from levinthal.network.thermo import log_partition_functions
+
+        lz = log_partition_functions(net, kT)
+    return lz - logsumexp(lz)
+
+
+def _as_set(net: KineticNetwork, s: int | Sequence[int], name: str) -> np.ndarray:
+    a = np.unique(np.atleast_1d(np.asarray(s, dtype=int)))
+    if a.size == 0 or a.min() < 0 or a.max() >= net.n_minima:
+        raise LandscapeError(f"kinetics: {name} = {s!r} must be a non-empty set of minimum indices in "
+                             f"[0, {net.n_minima})")
+    return a
+
+
+def _branching(logK: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Branching probabilities P (csr, rows sum to one where a row has any rate) and log waiting
+    times −log Σ_j k_ij, ``inf`` for minima with no exit."""
+    logK = logK.tocsr()
+    n = logK.shape[0]
+    log_out = np.full(n, -np.inf)
+    data = np.empty_like(logK.data)
+    for r in range(n):
+        s, e = logK.indptr[r], logK.indptr[r + 1]
+        if e > s:
+            log_out[r] = logsumexp(logK.data[s:e])
+            data[s:e] = np.exp(logK.data[s:e] - log_out[r])
+    return sp.csr_matrix((data, logK.indices.copy(), logK.indptr.copy()), shape=(n, n)), -log_out
+
+
+@dataclass
+class TransitionKinetics:
+    """First-passage quantities between a source set A and a target set B.
+
+    ``mfpt``: mean first-passage time from each minimum to B, shape ``(n,)`` (0 on B, ``inf``
+    from minima that cannot reach B); ``log_mfpt``: its logarithm (finite where ``mfpt``
+    overflows); ``committor_forward`` q⁺ (probability to reach B before A; 0 on A, 1 on B) and
+    ``committor_backward`` q⁻ (time-reversed chain: probability the last of A, B visited was A;
+    1 on A, 0 on B), shape ``(n,)``; ``method``: "linear" or "gt". Minima in neither A nor B that
+    reach neither get NaN committors.
+    """
+
+    source: np.ndarray
+    target: np.ndarray
+    mfpt: np.ndarray
+    log_mfpt: np.ndarray
+    committor_forward: np.ndarray
+    committor_backward: np.ndarray
+    method: str
+
+
+def _solve_linear(P: sp.csr_matrix, tau: np.ndarray, free: np.ndarray,
+                  fixed_values: np.ndarray) -> np.ndarray:
+    """Solve v_i = τ_i + Σ_j P_ij v_j on ``free`` minima, v fixed elsewhere (``fixed_values``)."""
+    n = P.shape[0]
+    v = fixed_values.astype(float).copy()
+    if free.size == 0:
+        return v
+    fixed = np.setdiff1d(np.arange(n), free)
+    Pff = P[free][:, free]
+    rhs = tau[free] + (P[free][:, fixed] @ fixed_values[fixed] if fixed.size else 0.0)
+    A = (sp.identity(free.size, format="csc") - Pff).tocsc()
+    v[free] = np.atleast_1d(spla.spsolve(A, rhs))
+    return v
+
+
+def _gt_solve(P: sp.csr_matrix, tau: np.ndarray, free: np.ndarray, fixed_values: np.ndarray) -> np.ndarray:
+    """The same system as :func:`_solve_linear` by graph transformation with back-substitution.
+
+    Each free minimum x is removed in turn (fewest neighbours first, Wales 2009): for each
+    neighbour β with P_βx > 0 and each γ with P_xγ > 0, P_βγ += P_βx P_xγ / (1 − P_xx) and
+    τ_β += P_βx τ_x / (1 − P_xx), with 1 − P_xx = Σ_{γ≠x} P_xγ. The removed row (P_x·, τ_x, 1−P_xx)
+    is kept; once every free minimum is gone, v_x = (τ_x + Σ_γ P_xγ v_γ)/(1 − P_xx) in reverse
+    order of removal gives every value.
+    """
+    n = P.shape[0]
+    isfree = np.zeros(n, dtype=bool)
+    isfree[free] = True
+    out_: list[dict[int, float]] = [dict() for _ in range(n)]
+    in_: list[set[int]] = [set() for _ in range(n)]
+    Pc = P.tocoo()
+    for r, c, d in zip(Pc.row, Pc.col, Pc.data, strict=True):
+        if d > 0 and isfree[r]:  # rows of fixed minima never enter the free values
+            out_[r][int(c)] = out_[r].get(int(c), 0.0) + float(d)
+            in_[int(c)].add(int(r))
+    t = tau.astype(float).copy()
+    removed: list[tuple[int, dict[int, float], float, float]] = []
+    alive = set(int(i) for i in free)
+    while alive:
+        x = min(alive, key=lambda i: (len(in_[i]) + len(out_[i]), i))
+        alive.discard(x)
+        row = out_[x]
+        row.pop(x, None)  # the self-loop P_xx enters only through 1 − P_xx = Σ_{γ≠x} P_xγ
+        in_[x].discard(x)
+        esc = sum(row.values())  # 1 − P_xx without cancellation
+        if not esc > 0:
+            removed.append((x, row, t[x], 0.0))
+            for g in row:
+                in_[g].discard(x)
+            for b in in_[x]:
+                out_[b].pop(x, None)
+            continue
+        for g in row:
+            in_[g].discard(x)
+        for b in list(in_[x]):
+            pbx = out_[b].pop(x)
+            f = pbx / esc
+            for g, pxg in row.items():
+                out_[b][g] = out_[b].get(g, 0.0) + f * pxg
+                in_[g].add(b)
+            t[b] += f * t[x]
+        in_[x] = set()
+        removed.append((x, dict(row), t[x], esc))
+    v = fixed_values.astype(float).copy()
+    for x, row, tx, esc in reversed(removed):
+        v[x] = (tx + sum(p * v[g] for g, p in row.items())) / esc if esc > 0 else np.inf
+    return v
+
+
+def first_passage(
+    net: KineticNetwork,
+    source: int | Sequence[int],
+    target: int | Sequence[int],
+    temperature: float,
+    *,
+    method: str = "gt",
+    prefactors: str = "harmonic",
+) -> TransitionKinetics:
+    """MFPTs to ``target`` and committors between ``source`` (A) and ``target`` (B) at kT = ``temperature``.
+
+    ``method``: "gt" (graph transformation, accurate at low temperature; default) or "linear"
+    (sparse LU of (I − P)). A and B must be disjoint. See :class:`TransitionKinetics`.
+    """
+    if method not in ("gt", "linear"):
+        raise LandscapeError(f"first_passage: method must be 'gt' or 'linear', got {method!r}")
+    A, B = _as_set(net, source, "source"), _as_set(net, target, "target")
+    if np.intersect1d(A, B).size:
+        raise LandscapeError(f"first_passage: source and target share minima {np.intersect1d(A, B).tolist()}")
+    solve = _gt_solve if method == "gt" else _solve_linear
+    logK = log_rate_matrix(net, temperature, prefactors=prefactors)
+    P, log_tau = _branching(logK)
+    n = net.n_minima
+    notB = np.setdiff1d(np.arange(n), B)
+    # which minima can reach B at all (otherwise the MFPT is infinite and the solve singular)
+    reach = _can_reach(P, B)
+    finite_tau = log_tau[np.isfinite(log_tau)]
+    shift = float(finite_tau.max()) if finite_tau.size else 0.0
+    tau = np.where(np.isfinite(log_tau), np.exp(log_tau - shift), 0.0)
+    free = notB[reach[notB]]
+    with np.errstate(divide="ignore"):
+        scaled = solve(P, tau, free, np.zeros(n))
+        log_mfpt = np.full(n, np.inf)
+        log_mfpt[B] = -np.inf
+        log_mfpt[free] = np.log(scaled[free]) + shift
+    mfpt = np.exp(np.minimum(log_mfpt, 709.0))
+    mfpt[log_mfpt > 709.0] = np.inf
+
+    def committor(Pm: sp.csr_matrix, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        ends = np.union1d(src, dst)
+        inter = np.setdiff1d(np.arange(n), ends)
+        ok = _can_reach(Pm, ends)
+        fixed = np.zeros(n)
+        fixed[dst] = 1.0
+        q = solve(Pm, np.zeros(n), inter[ok[inter]], fixed)
+        q[inter[~ok[inter]]] = np.nan
+        return np.clip(q, 0.0, 1.0)
+
+    q_plus = committor(P, A, B)
+    # time-reversed chain: P̃_ij = p_j k_ji / (p_i Σ_j k_ij), from the equilibrium occupations
+    logp = equilibrium_log_occupations(net, temperature, prefactors=prefactors)
+    Lt = logK.T.tocoo()
+    Prev, _ = _branching(sp.csr_matrix((Lt.data + logp[Lt.col] - logp[Lt.row], (Lt.row, Lt.col)),
+                                       shape=(n, n)))
+    q_minus = committor(Prev, B, A)
+    return TransitionKinetics(source=A, target=B, mfpt=mfpt, log_mfpt=log_mfpt, committor_forward=q_plus,
+                              committor_backward=q_minus, method=method)
+
+
+def _can_reach(P: sp.csr_matrix, targets: np.ndarray) -> np.ndarray:
+    """Boolean ``(n,)``: which minima reach ``targets`` along edges with P_ij > 0 (targets included)."""
+    n = P.shape[0]
+    rev = P.T.tocsr()
+    seen = np.zeros(n, dtype=bool)
+    seen[targets] = True
+    stack = list(int(t) for t in targets)
+    while stack:
+        j = stack.pop()
+        s, e = rev.indptr[j], rev.indptr[j + 1]
+        for i, pij in zip(rev.indices[s:e], rev.data[s:e], strict=True):
+            if pij > 0 and not seen[i]:
+                seen[i] = True
+                stack.append(int(i))
+    return seen
+
+
+@dataclass
+class RateConstants:
+    """Phenomenological rate constants between A and B (Wales 2009).
+
+    ``k_nss_ab`` = 1/τ_AB (local equilibrium in A), ``k_ss_ab`` = J_AB / p_A^eq; likewise ``_ba``.
+    ``log_`` fields hold their logarithms (finite where the rates underflow). ``tau_ab``/``tau_ba``:
+    the averaged mean first-passage times. ``p_a``/``p_b``: equilibrium occupations of A and B.
+    """
+
+    k_nss_ab: float
+    k_nss_ba: float
+    k_ss_ab: float
+    k_ss_ba: float
+    log_k_nss_ab: float
+    log_k_nss_ba: float
+    log_k_ss_ab: float
+    log_k_ss_ba: float
+    tau_ab: float
+    tau_ba: float
+    p_a: float
+    p_b: float
+
+
+def rate_constants(net: KineticNetwork, source: int | Sequence[int], target: int | Sequence[int],
+                   temperature: float, *, method: str = "gt", prefactors: str = "harmonic") -> RateConstants:
+    """The A → B and B → A rate constants k^NSS and k^SS (see the module docstring)."""
+    A, B = _as_set(net, source, "source"), _as_set(net, target, "target")
+    logp = equilibrium_log_occupations(net, temperature, prefactors=prefactors)
+    logK = log_rate_matrix(net, temperature, prefactors=prefactors)
+
+    def one_way(X: np.ndarray, Y: np.ndarray) -> tuple[float, float, float]:
+        tk = first_passage(net, X, Y, temperature, method=method, prefactors=prefactors)
+        lpx = logsumexp(logp[X])
+        w = logp[X] - lpx
+        log_tau = float(logsumexp(w + tk.log_mfpt[X]))
+        # reactive flux J = Σ_{x∈X} p_x Σ_j k_xj q⁺_j (q⁺ = 0 inside X)
+        terms = []
+        for x in X:
+            s, e = logK.indptr[x], logK.indptr[x + 1]
+            js, lk = logK.indices[s:e], logK.data[s:e]
+            q = tk.committor_forward[js]
+            good = np.nan_to_num(q) > 0
+            if np.any(good):
+                terms.append(logp[x] + logsumexp(lk[good] + np.log(q[good])))
+        log_j = float(logsumexp(terms)) if terms else -np.inf
+        return -log_tau, float(log_j - lpx), log_tau
+
+    l_nss_ab, l_ss_ab, lt_ab = one_way(A, B)
+    l_nss_ba, l_ss_ba, lt_ba = one_way(B, A)
+
+    def ex(v: float) -> float:
+        return float(np.exp(v)) if v < 709.0 else float("inf")
+
+    return RateConstants(ex(l_nss_ab), ex(l_nss_ba), ex(l_ss_ab), ex(l_ss_ba), l_nss_ab, l_nss_ba, l_ss_ab,
+                         l_ss_ba, ex(lt_ab), ex(lt_ba), ex(float(logsumexp(logp[A]))),
+                         ex(float(logsumexp(logp[B]))))
