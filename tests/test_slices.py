@@ -323,3 +323,30 @@ def test_wrapped_network_gets_filter_directions_and_a_matching_grid(mlp):
     np.testing.assert_allclose(g.energies, ref, rtol=1e-12)
     with pytest.raises(LandscapeError, match="2-D grid needs 2 directions"):
         grid_2d(land, x, d.vectors[:1], resolution=3)
+
+
+@pytest.mark.parametrize("per_call", [1, 4])
+def test_affine_first_after_a_leading_flatten_equals_one_by_one(per_call):
+    """An MLP on images starts with nn.Flatten: affine-first still applies (the reshape runs
+    once on the data) and gives the protocol's energies."""
+    from torch import nn
+
+    from levinthal.slices.grid import _affine_first_ok
+    from levinthal.systems.networks.landscape import NetworkLandscape
+
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(40, 1, 4, 4, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (40,), generator=g)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 3)).double()
+    land = NetworkLandscape(model, X, y)
+    assert _affine_first_ok(land)
+    x = land.initial_point()
+    d = random_directions(land, x, 2, seed=1)
+    grid = grid_2d(land, x, d, resolution=4, method="affine-first", points_per_call=per_call)
+    d1, d2 = d.vectors
+    ref = [[land.energy(x + a * d1 + b * d2) for b in grid.betas] for a in grid.alphas]
+    np.testing.assert_allclose(grid.energies, ref, rtol=1e-12)
+    # A parameterised module before the first affine layer disables the shortcut.
+    assert not _affine_first_ok(NetworkLandscape(nn.Sequential(nn.LayerNorm(16), nn.Linear(16, 3)).double(),
+                                                 X.reshape(40, 16), y))

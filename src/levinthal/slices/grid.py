@@ -12,17 +12,18 @@ data, so evaluation speed is the whole matter. Three evaluators, chosen by measu
     have compiled batches).
 ``"affine-first"``
     for a network that is an ``nn.Sequential`` starting with a ``Linear`` or ``Conv`` layer
-    (eval mode). That layer's output is *linear* in its parameters for fixed inputs, so over
-    the plane ``θ = x + α d1 + β d2`` it is ``Z(x) + α Z(d1) + β Z(d2)``: three layer
-    evaluations over the data replace one per grid point, and only the rest of the network
-    runs per point (one point at a time as plain tensor calls, or ``points_per_call`` at a
-    time under ``vmap``); a mean cross-entropy is computed as mean(logsumexp − target logit).
-    For the digits MLP the first layer is 86 % of the multiply-adds, and a grid point was
-    measured at 0.87–0.95 forward passes on one CPU thread (0.63 for the 28x28 CNN; see
-    ``benchmarks/bench_slices_vs_loss_landscapes.py``). Data are processed in chunks sized so
-    the stored responses fit a memory budget (mean losses are recombined with weights = chunk
-    share, which is exact); with more than one chunk the responses are recomputed on each call
-    (one first-layer pass over the data per call, amortised over its points).
+    (after parameter-free reshapes such as ``nn.Flatten``; eval mode). That layer's output is
+    *linear* in its parameters for fixed inputs, so over the plane ``θ = x + α d1 + β d2`` it is
+    ``Z(x) + α Z(d1) + β Z(d2)``: three layer evaluations over the data replace one per grid
+    point, and only the rest of the network runs per point (one point at a time as plain tensor
+    calls, or ``points_per_call`` at a time under ``vmap``); a mean cross-entropy is computed as
+    mean(logsumexp − target logit). For the digits MLP the first layer is 86 % of the
+    multiply-adds, and a grid point was measured at 0.87–0.95 forward passes on one CPU thread
+    (0.63 for the 28x28 CNN; see ``benchmarks/bench_slices_vs_loss_landscapes.py``). Data are
+    processed in chunks sized so the stored responses fit a memory budget (mean losses are
+    recombined with weights = chunk share, which is exact); with more than one chunk the
+    responses are recomputed on each call (one first-layer pass over the data per call,
+    amortised over its points).
 
 ``method="auto"`` (default) evaluates the first grid points with each candidate setting,
 times them (the values are kept, nothing is wasted) and finishes the grid with the fastest.
@@ -154,7 +155,7 @@ class _Batch:
 def _affine_first_ok(landscape: Any) -> bool:
     """Whether the affine-first evaluator applies: a bare NetworkLandscape (not a wrapper, not
     a subclass changing the energy) in eval mode whose model is an ``nn.Sequential`` starting
-    with a Linear/Conv layer."""
+    with a Linear/Conv layer, possibly after parameter-free reshapes (``nn.Flatten``)."""
     try:
         from torch import nn
     except ImportError:  # pragma: no cover
@@ -172,7 +173,24 @@ def _affine_first_ok(landscape: Any) -> bool:
         return False
     if not all(hasattr(landscape, a) for a in ("_chunks", "loss_fn", "unflatten")):
         return False
-    return isinstance(model[0], (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d))
+    f = _first_affine_index(model)
+    return f is not None and f < len(model) - 1
+
+
+_AFFINE = ("Linear", "Conv1d", "Conv2d", "Conv3d")
+_RESHAPES = ("Flatten", "Unflatten", "Identity")
+
+
+def _first_affine_index(model: Any) -> int | None:
+    """Index of the first Linear/Conv layer of a Sequential, if everything before it is a
+    parameter-free reshape (``Flatten``, ``Unflatten``, ``Identity``), else None."""
+    for i, m in enumerate(model):
+        name = type(m).__name__
+        if name in _AFFINE:
+            return i
+        if name not in _RESHAPES or any(True for _ in m.parameters()):
+            return None
+    return None
 
 
 class _AffineFirst:
@@ -195,14 +213,17 @@ class _AffineFirst:
         self.land, self.x, self.D, self.accuracy = landscape, x, D, accuracy
         self.points_per_call = int(points_per_call)
         model = landscape.model
-        first = model[0]
+        f = _first_affine_index(model)
+        first = model[f]
+        self._prefix = list(model)[:f]  # parameter-free reshapes (Flatten ...) before it
+        self._first_index = f
         self._functional_call = functional_call
         self._first = (first, [n for n, _ in first.named_parameters()])
         vecs = [landscape.unflatten(v) for v in (x, *D)]
         # Tail modules with (local name, [centre block, direction blocks...]) per parameter.
         self._tail = []
         for i, m in enumerate(model):
-            if i == 0:
+            if i <= f:
                 continue
             blocks = [(n, [u[f"{i}.{n}"] for u in vecs]) for n, _ in m.named_parameters()]
             self._tail.append((m, blocks, isinstance(m, torch.nn.Linear)))
@@ -211,7 +232,7 @@ class _AffineFirst:
         for a, b, w in landscape._chunks:
             n = int(a.shape[0])
             with torch.no_grad():
-                out1 = functional_call(first, self._first_params(x), (a[:1],))
+                out1 = functional_call(first, self._first_params(x), (self._reshape(a[:1]),))
             per_sample = out1.numel() * out1.element_size() * (D.shape[0] + 1)
             step = max(1, min(n, memory_budget // max(1, per_sample)))
             for s in range(0, n, step):
@@ -224,7 +245,12 @@ class _AffineFirst:
 
     def _first_params(self, v: Array) -> dict[str, Array]:
         params = self.land.unflatten(v)
-        return {n: params[f"0.{n}"] for n in self._first[1]}
+        return {n: params[f"{self._first_index}.{n}"] for n in self._first[1]}
+
+    def _reshape(self, inputs: Array) -> Array:
+        for m in self._prefix:
+            inputs = m(inputs)
+        return inputs
 
     def _responses(self, inputs: Array) -> list[Array]:
         """First-layer responses to the centre and to each direction, each (N, ...)."""
@@ -232,7 +258,8 @@ class _AffineFirst:
 
         first = self._first[0]
         with torch.no_grad():
-            return [self._functional_call(first, self._first_params(v), (inputs,)) for v in (self.x, *self.D)]
+            h = self._reshape(inputs)
+            return [self._functional_call(first, self._first_params(v), (h,)) for v in (self.x, *self.D)]
 
     def _run_tail(self, h: Array, params: list[dict[str, Array]], targets: Array) -> tuple[Array, Array]:
         import torch
@@ -306,6 +333,26 @@ class _AffineFirst:
         return E, A
 
 
+def _device_budget(x: Array, cpu_budget: int) -> int:
+    """Bytes a grid may hold at once: ``cpu_budget`` on the host; on a CUDA device a quarter of
+    the memory free when the grid starts, capped at 8 GiB (a GPU only pays off when many
+    points run per call, and its memory is sized for that)."""
+    if is_torch_array(x) and x.device.type == "cuda":
+        import torch
+
+        free, _ = torch.cuda.mem_get_info(x.device)
+        return int(max(cpu_budget, min(free // 4, 2**33)))
+    return cpu_budget
+
+
+def _point_batch_sizes(x: Array, n_max: int) -> list[int]:
+    """Points per call to try: 1, 4, 16 on the host; up to 256 on a CUDA device, where a
+    small model's per-point cost is kernel launches, not arithmetic."""
+    on_gpu = is_torch_array(x) and x.device.type == "cuda"
+    sizes = (1, 4, 16, 64, 256) if on_gpu else (1, 4, 16)
+    return [s for s in sizes if s <= n_max] or [1]
+
+
 def _max_points(landscape: Any, budget: int = 2**28) -> int:
     """Most parameter sets per vectorised call whose activations (4 copies per value, as the
     landscape's own sizing assumes) fit ``budget`` bytes; at least 1."""
@@ -330,18 +377,20 @@ def _candidates(landscape: Any, x: Array, D: Array, accuracy: bool, method: str,
         if not _affine_first_ok(landscape):
             raise LandscapeError(f"{landscape.name}: method='affine-first' needs a network landscape in eval "
                                  "mode whose model is an nn.Sequential starting with a Linear/Conv layer")
-        return [_AffineFirst(landscape, x, D, accuracy, points_per_call or 8)]
+        return [_AffineFirst(landscape, x, D, accuracy, points_per_call or 8,
+                             _device_budget(x, _MEMORY_BUDGET))]
     if method != "auto":
         raise LandscapeError(f"grid: method must be one of {METHODS}, got {method!r}")
     if not is_torch_array(x):
         # NumPy landscapes: compiled batches beat a Python loop whenever they exist.
         return [_Batch(landscape, x, D, accuracy, points_per_call or 4096)] if has_batch else \
             [_Loop(landscape, x, D, accuracy)]
-    sizes = [points_per_call] if points_per_call else [s for s in (1, 4, 16) if s <= _max_points(landscape)]
+    budget = _device_budget(x, 2**28)
+    sizes = [points_per_call] if points_per_call else _point_batch_sizes(x, _max_points(landscape, budget))
     if _affine_first_ok(landscape):
         # It does strictly less work than a full forward pass at the same batching, so the
         # loop and the vmapped landscape need not be tried.
-        return [_AffineFirst(landscape, x, D, accuracy, s) for s in sizes]
+        return [_AffineFirst(landscape, x, D, accuracy, s, _device_budget(x, _MEMORY_BUDGET)) for s in sizes]
     cands: list[Any] = [_Loop(landscape, x, D, accuracy)]
     if has_batch:
         cands += [_Batch(landscape, x, D, accuracy, s) for s in sizes if s > 1]
