@@ -167,9 +167,9 @@ def _as_set(net: KineticNetwork, s: int | Sequence[int], name: str) -> np.ndarra
     return a
 
 
-def _branching(logK: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
-    """Branching probabilities P (csr, rows sum to one where a row has any rate) and log waiting
-    times −log Σ_j k_ij, ``inf`` for minima with no exit."""
+def _log_branching(logK: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Log branching probabilities log P_ij = log k_ij − log Σ_j k_ij (csr, same pattern as
+    ``logK``) and log waiting times −log Σ_j k_ij (``inf`` for minima with no exit)."""
     logK = logK.tocsr()
     n = logK.shape[0]
     log_out = np.full(n, -np.inf)
@@ -178,7 +178,7 @@ def _branching(logK: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
         s, e = logK.indptr[r], logK.indptr[r + 1]
         if e > s:
             log_out[r] = logsumexp(logK.data[s:e])
-            data[s:e] = np.exp(logK.data[s:e] - log_out[r])
+            data[s:e] = logK.data[s:e] - log_out[r]
     return sp.csr_matrix((data, logK.indices.copy(), logK.indptr.copy()), shape=(n, n)), -log_out
 
 
@@ -187,11 +187,13 @@ class TransitionKinetics:
     """First-passage quantities between a source set A and a target set B.
 
     ``mfpt``: mean first-passage time from each minimum to B, shape ``(n,)`` (0 on B, ``inf``
-    from minima that cannot reach B); ``log_mfpt``: its logarithm (finite where ``mfpt``
-    overflows); ``committor_forward`` q⁺ (probability to reach B before A; 0 on A, 1 on B) and
-    ``committor_backward`` q⁻ (time-reversed chain: probability the last of A, B visited was A;
-    1 on A, 0 on B), shape ``(n,)``; ``method``: "linear" or "gt". Minima in neither A nor B that
-    reach neither get NaN committors.
+    from minima that cannot reach B, or where it overflows a double); ``log_mfpt``: its
+    logarithm (finite where ``mfpt`` overflows); ``committor_forward`` q⁺ (probability to reach B
+    before A; 0 on A, 1 on B) and ``committor_backward`` q⁻ (time-reversed chain: probability
+    that the last of A, B visited was A; 1 on A, 0 on B), shape ``(n,)``; ``method``: "linear"
+    or "gt". Minima in neither A nor B that reach neither get NaN committors.
+    ``log_committor_forward``/``log_committor_backward``: the committors' logarithms (finite
+    where the committors underflow at low temperature).
     """
 
     source: np.ndarray
@@ -201,73 +203,81 @@ class TransitionKinetics:
     committor_forward: np.ndarray
     committor_backward: np.ndarray
     method: str
+    log_committor_forward: np.ndarray = None
+    log_committor_backward: np.ndarray = None
 
 
-def _solve_linear(P: sp.csr_matrix, tau: np.ndarray, free: np.ndarray,
-                  fixed_values: np.ndarray) -> np.ndarray:
-    """Solve v_i = τ_i + Σ_j P_ij v_j on ``free`` minima, v fixed elsewhere (``fixed_values``)."""
-    n = P.shape[0]
-    v = fixed_values.astype(float).copy()
+def _solve_linear(logP: sp.csr_matrix, log_tau: np.ndarray, free: np.ndarray,
+                  log_fixed: np.ndarray) -> np.ndarray:
+    """log v for v_i = τ_i + Σ_j P_ij v_j on ``free`` minima, v = exp(``log_fixed``) elsewhere, by a
+    sparse LU of (I − P_ff). Waiting times are scaled by their largest value first."""
+    n = logP.shape[0]
+    out = log_fixed.astype(float).copy()
     if free.size == 0:
-        return v
+        return out
+    P = sp.csr_matrix((np.exp(logP.data), logP.indices, logP.indptr), shape=logP.shape)
+    finite = log_tau[free][np.isfinite(log_tau[free])]
+    shift = float(finite.max()) if finite.size else 0.0
+    tau = np.exp(np.minimum(log_tau - shift, 0.0))
     fixed = np.setdiff1d(np.arange(n), free)
-    Pff = P[free][:, free]
-    rhs = tau[free] + (P[free][:, fixed] @ fixed_values[fixed] if fixed.size else 0.0)
-    A = (sp.identity(free.size, format="csc") - Pff).tocsc()
-    v[free] = np.atleast_1d(spla.spsolve(A, rhs))
-    return v
+    with np.errstate(under="ignore"):
+        fixed_v = np.exp(log_fixed[fixed] - shift) if fixed.size else np.zeros(0)
+    rhs = tau[free] + (P[free][:, fixed] @ fixed_v if fixed.size else 0.0)
+    A = (sp.identity(free.size, format="csc") - P[free][:, free]).tocsc()
+    v = np.atleast_1d(spla.spsolve(A, rhs))
+    with np.errstate(divide="ignore"):
+        out[free] = np.log(np.maximum(v, 0.0)) + shift
+    return out
 
 
-def _gt_solve(P: sp.csr_matrix, tau: np.ndarray, free: np.ndarray, fixed_values: np.ndarray) -> np.ndarray:
-    """The same system as :func:`_solve_linear` by graph transformation with back-substitution.
+def _gt_solve(logP: sp.csr_matrix, log_tau: np.ndarray, free: np.ndarray,
+              log_fixed: np.ndarray) -> np.ndarray:
+    """The same system as :func:`_solve_linear` by graph transformation, in log space.
 
     Each free minimum x is removed in turn (fewest neighbours first, Wales 2009): for each
     neighbour β with P_βx > 0 and each γ with P_xγ > 0, P_βγ += P_βx P_xγ / (1 − P_xx) and
-    τ_β += P_βx τ_x / (1 − P_xx), with 1 − P_xx = Σ_{γ≠x} P_xγ. The removed row (P_x·, τ_x, 1−P_xx)
-    is kept; once every free minimum is gone, v_x = (τ_x + Σ_γ P_xγ v_γ)/(1 − P_xx) in reverse
-    order of removal gives every value.
+    τ_β += P_βx τ_x / (1 − P_xx), with 1 − P_xx = Σ_{γ≠x} P_xγ. Every quantity is held as its
+    logarithm and every sum is a log-sum-exp of non-negative terms, so probabilities of 10⁻⁷⁰⁰ and
+    times of 10⁹⁰⁰ are exact to rounding. The removed row (P_x·, τ_x, 1 − P_xx) is kept; once every
+    free minimum is gone, v_x = (τ_x + Σ_γ P_xγ v_γ)/(1 − P_xx) in reverse order of removal.
     """
-    n = P.shape[0]
+    n = logP.shape[0]
     isfree = np.zeros(n, dtype=bool)
     isfree[free] = True
     out_: list[dict[int, float]] = [dict() for _ in range(n)]
     in_: list[set[int]] = [set() for _ in range(n)]
-    Pc = P.tocoo()
-    for r, c, d in zip(Pc.row, Pc.col, Pc.data, strict=True):
-        if d > 0 and isfree[r]:  # rows of fixed minima never enter the free values
-            out_[r][int(c)] = out_[r].get(int(c), 0.0) + float(d)
-            in_[int(c)].add(int(r))
-    t = tau.astype(float).copy()
+    C = logP.tocoo()
+    for r, c, d in zip(C.row, C.col, C.data, strict=True):
+        if isfree[r] and d > -np.inf:  # rows of fixed minima never enter the free values
+            r, c = int(r), int(c)
+            out_[r][c] = float(np.logaddexp(out_[r].get(c, -np.inf), d))
+            in_[c].add(r)
+    t = log_tau.astype(float).copy()
+    t[~isfree] = -np.inf
     removed: list[tuple[int, dict[int, float], float, float]] = []
-    alive = set(int(i) for i in free)
+    alive = {int(i) for i in free}
     while alive:
         x = min(alive, key=lambda i: (len(in_[i]) + len(out_[i]), i))
         alive.discard(x)
         row = out_[x]
         row.pop(x, None)  # the self-loop P_xx enters only through 1 − P_xx = Σ_{γ≠x} P_xγ
         in_[x].discard(x)
-        esc = sum(row.values())  # 1 − P_xx without cancellation
-        if not esc > 0:
-            removed.append((x, row, t[x], 0.0))
-            for g in row:
-                in_[g].discard(x)
-            for b in in_[x]:
-                out_[b].pop(x, None)
-            continue
         for g in row:
             in_[g].discard(x)
-        for b in list(in_[x]):
-            pbx = out_[b].pop(x)
-            f = pbx / esc
+        log_esc = float(logsumexp(list(row.values()))) if row else -np.inf
+        for b in in_[x]:
+            f = out_[b].pop(x) - log_esc
+            ob = out_[b]
             for g, pxg in row.items():
-                out_[b][g] = out_[b].get(g, 0.0) + f * pxg
+                ob[g] = float(np.logaddexp(ob.get(g, -np.inf), f + pxg))
                 in_[g].add(b)
-            t[b] += f * t[x]
+            t[b] = float(np.logaddexp(t[b], f + t[x]))
         in_[x] = set()
-        removed.append((x, dict(row), t[x], esc))
-    v = fixed_values.astype(float).copy()
-    for x, row, tx, esc in reversed(removed):
-        v[x] = (tx + sum(p * v[g] for g, p in row.items())) / esc if esc > 0 else np.inf
+        removed.append((x, dict(row), t[x], log_esc))
+    v = log_fixed.astype(float).copy()
+    for x, row, tx, log_esc in reversed(removed):
+        terms = [tx] + [p + v[g] for g, p in row.items()]
+        v[x] = float(logsumexp(terms)) - log_esc if log_esc > -np.inf else np.inf
     return v
 
 
@@ -282,8 +292,9 @@ def first_passage(
 ) -> TransitionKinetics:
     """MFPTs to ``target`` and committors between ``source`` (A) and ``target`` (B) at kT = ``temperature``.
 
-    ``method``: "gt" (graph transformation, accurate at low temperature; default) or "linear"
-    (sparse LU of (I − P)). A and B must be disjoint. See :class:`TransitionKinetics`.
+    ``method``: "gt" (graph transformation in log space, exact to rounding at any temperature;
+    default) or "linear" (sparse LU of (I − P); loses accuracy once rates span more than the
+    double range). A and B must be disjoint. See :class:`TransitionKinetics`.
     """
     if method not in ("gt", "linear"):
         raise LandscapeError(f"first_passage: method must be 'gt' or 'linear', got {method!r}")
@@ -292,56 +303,49 @@ def first_passage(
         raise LandscapeError(f"first_passage: source and target share minima {np.intersect1d(A, B).tolist()}")
     solve = _gt_solve if method == "gt" else _solve_linear
     logK = log_rate_matrix(net, temperature, prefactors=prefactors)
-    P, log_tau = _branching(logK)
+    logP, log_tau = _log_branching(logK)
     n = net.n_minima
     notB = np.setdiff1d(np.arange(n), B)
-    # which minima can reach B at all (otherwise the MFPT is infinite and the solve singular)
-    reach = _can_reach(P, B)
-    finite_tau = log_tau[np.isfinite(log_tau)]
-    shift = float(finite_tau.max()) if finite_tau.size else 0.0
-    tau = np.where(np.isfinite(log_tau), np.exp(log_tau - shift), 0.0)
+    reach = _can_reach(logK, B)  # the others never arrive: infinite MFPT, and a singular solve
     free = notB[reach[notB]]
-    with np.errstate(divide="ignore"):
-        scaled = solve(P, tau, free, np.zeros(n))
-        log_mfpt = np.full(n, np.inf)
-        log_mfpt[B] = -np.inf
-        log_mfpt[free] = np.log(scaled[free]) + shift
-    mfpt = np.exp(np.minimum(log_mfpt, 709.0))
-    mfpt[log_mfpt > 709.0] = np.inf
+    log_fixed = np.full(n, np.inf)
+    log_fixed[B] = -np.inf
+    log_mfpt = solve(logP, log_tau, free, log_fixed)
+    with np.errstate(over="ignore"):
+        mfpt = np.exp(log_mfpt)
 
-    def committor(Pm: sp.csr_matrix, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    def committor(lP: sp.csr_matrix, lK: sp.csr_matrix, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
         ends = np.union1d(src, dst)
         inter = np.setdiff1d(np.arange(n), ends)
-        ok = _can_reach(Pm, ends)
-        fixed = np.zeros(n)
-        fixed[dst] = 1.0
-        q = solve(Pm, np.zeros(n), inter[ok[inter]], fixed)
-        q[inter[~ok[inter]]] = np.nan
-        return np.clip(q, 0.0, 1.0)
+        ok = _can_reach(lK, ends)
+        log_fixed = np.full(n, np.nan)
+        log_fixed[src] = -np.inf
+        log_fixed[dst] = 0.0
+        return np.minimum(solve(lP, np.full(n, -np.inf), inter[ok[inter]], log_fixed), 0.0)
 
-    q_plus = committor(P, A, B)
-    # time-reversed chain: P̃_ij = p_j k_ji / (p_i Σ_j k_ij), from the equilibrium occupations
+    log_q_plus = committor(logP, logK, A, B)
+    # time-reversed chain: k̃_ij = p_j k_ji / p_i, from the equilibrium occupations
     logp = equilibrium_log_occupations(net, temperature, prefactors=prefactors)
     Lt = logK.T.tocoo()
-    Prev, _ = _branching(sp.csr_matrix((Lt.data + logp[Lt.col] - logp[Lt.row], (Lt.row, Lt.col)),
-                                       shape=(n, n)))
-    q_minus = committor(Prev, B, A)
-    return TransitionKinetics(source=A, target=B, mfpt=mfpt, log_mfpt=log_mfpt, committor_forward=q_plus,
-                              committor_backward=q_minus, method=method)
+    logKrev = sp.csr_matrix((Lt.data + logp[Lt.col] - logp[Lt.row], (Lt.row, Lt.col)), shape=(n, n))
+    log_q_minus = committor(_log_branching(logKrev)[0], logKrev, B, A)
+    return TransitionKinetics(source=A, target=B, mfpt=mfpt, log_mfpt=log_mfpt,
+                              committor_forward=np.exp(log_q_plus), committor_backward=np.exp(log_q_minus),
+                              method=method, log_committor_forward=log_q_plus,
+                              log_committor_backward=log_q_minus)
 
 
-def _can_reach(P: sp.csr_matrix, targets: np.ndarray) -> np.ndarray:
-    """Boolean ``(n,)``: which minima reach ``targets`` along edges with P_ij > 0 (targets included)."""
-    n = P.shape[0]
-    rev = P.T.tocsr()
+def _can_reach(logK: sp.csr_matrix, targets: np.ndarray) -> np.ndarray:
+    """Boolean ``(n,)``: which minima reach ``targets`` along stored rates (targets included)."""
+    n = logK.shape[0]
+    rev = logK.T.tocsr()
     seen = np.zeros(n, dtype=bool)
     seen[targets] = True
-    stack = list(int(t) for t in targets)
+    stack = [int(t) for t in targets]
     while stack:
         j = stack.pop()
-        s, e = rev.indptr[j], rev.indptr[j + 1]
-        for i, pij in zip(rev.indices[s:e], rev.data[s:e], strict=True):
-            if pij > 0 and not seen[i]:
+        for i in rev.indices[rev.indptr[j]:rev.indptr[j + 1]]:
+            if not seen[i]:
                 seen[i] = True
                 stack.append(int(i))
     return seen
@@ -387,10 +391,10 @@ def rate_constants(net: KineticNetwork, source: int | Sequence[int], target: int
         for x in X:
             s, e = logK.indptr[x], logK.indptr[x + 1]
             js, lk = logK.indices[s:e], logK.data[s:e]
-            q = tk.committor_forward[js]
-            good = np.nan_to_num(q) > 0
+            lq = tk.log_committor_forward[js]
+            good = np.isfinite(lq)
             if np.any(good):
-                terms.append(logp[x] + logsumexp(lk[good] + np.log(q[good])))
+                terms.append(logp[x] + logsumexp(lk[good] + lq[good]))
         log_j = float(logsumexp(terms)) if terms else -np.inf
         return -log_tau, float(log_j - lpx), log_tau
 
