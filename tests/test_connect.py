@@ -161,3 +161,16 @@ def test_cli_connect_reads_minima_file_and_prints_json(tmp_path, capsys, mb):
     e_ts = max(mb.energy(_stationary(mb, g)) for g in MB_TS)
     assert out["highest_barrier"] == pytest.approx(e_ts - mb.energy(_stationary(mb, MB_A)), abs=1e-6)
     assert plot.stat().st_size > 0
+
+
+def test_bands_stopped_far_from_convergence_still_yield_the_true_saddles(mb):
+    # connect uses the band only for guesses: with 5 NEB steps no band converges, yet every
+    # interior maximum refined by eigenvector following lands on the two reference saddles
+    r = connect(mb, np.array(MB_A), np.array(MB_B), neb_options={"max_iterations": 5}, rng=0,
+                record_profile=False)
+    assert r.converged, r.message
+    assert not any(r.history["neb_converged"])
+    assert [k for k, _ in r.path] == ["min", "ts", "min", "ts", "min"]
+    for (_, k), guess in zip(r.path[1::2], MB_TS, strict=True):
+        np.testing.assert_allclose(np.asarray(r.transition_states[k].x), _stationary(mb, guess), atol=1e-5)
+
