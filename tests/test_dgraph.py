@@ -118,7 +118,7 @@ def test_plot_draws_every_segment_and_colours_minima(net, tmp_path):
 
     g = disconnectivity_graph(net, levels=LEVELS)
     out = tmp_path / "dgraph.png"
-    fig, ax = plot_disconnectivity_graph(g, str(out), color_by=np.array(E), color_label="E", label_minima=True)
+    _, ax = plot_disconnectivity_graph(g, str(out), color_by=np.array(E), color_label="E", label_minima=True)
     assert out.stat().st_size > 1000
     collections = [c for c in ax.collections if isinstance(c, LineCollection)]
     assert len(collections[0].get_segments()) == len(g.segments())

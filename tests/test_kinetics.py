@@ -44,8 +44,8 @@ def _two_state_from_landscape(L, x_left, x_right, x_ts):
     w_ts = np.linalg.eigvalsh(dense_hessian(L, np.asarray(x_ts, float)))
     assert w_ts[0] < 0 < w_ts[1]
     net = KineticNetwork.from_arrays([qa.energy, qb.energy], [L.energy(np.asarray(x_ts, float))], [[0, 1]],
-                                     log_product_frequencies=logs, ts_log_product_frequencies=[np.log(w_ts[1])],
-                                     dim=2)
+                                     log_product_frequencies=logs,
+                                     ts_log_product_frequencies=[np.log(w_ts[1])], dim=2)
     return net, qa, qb
 
 
@@ -258,8 +258,8 @@ def test_bad_input_is_refused_with_a_reason():
 
 def test_unreachable_minima_get_infinite_mfpt_and_undefined_committors():
     net = KineticNetwork.from_arrays([0.0, 0.5, 0.2, 0.1], [1.0, 1.2], [[0, 1], [2, 3]],
-                                     log_product_frequencies=np.zeros(4), ts_log_product_frequencies=np.zeros(2),
-                                     dim=2)
+                                     log_product_frequencies=np.zeros(4),
+                                     ts_log_product_frequencies=np.zeros(2), dim=2)
     fp = first_passage(net, 0, 1, 1.0)
     assert np.isinf(fp.mfpt[2]) and np.isinf(fp.mfpt[3]) and np.isfinite(fp.mfpt[0])
     assert np.isnan(fp.committor_forward[2]) and fp.committor_forward[1] == 1.0

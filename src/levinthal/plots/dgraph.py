@@ -48,7 +48,8 @@ def plot_disconnectivity_graph(
         if values.shape != graph.energies.shape:
             raise ValueError(f"plot_disconnectivity_graph: color_by has shape {values.shape}, expected "
                              f"{graph.energies.shape} (one value per minimum)")
-        norm = Normalize(vmin=float(np.nanmin(values[graph.shown])), vmax=float(np.nanmax(values[graph.shown])))
+        shown_values = values[graph.shown]
+        norm = Normalize(vmin=float(np.nanmin(shown_values)), vmax=float(np.nanmax(shown_values)))
         leaf_lines, leaf_values = [], []
         for i in graph.shown:
             nd = graph.nodes[graph.leaf_of[int(i)]]
@@ -61,8 +62,8 @@ def plot_disconnectivity_graph(
     if label_minima:
         for i in graph.shown:
             nd = graph.nodes[graph.leaf_of[int(i)]]
-            ax.annotate(str(i if labels is None else labels[i]), (nd.x, nd.bottom), textcoords="offset points",
-                        xytext=(0, -9), ha="center", fontsize=7)
+            ax.annotate(str(i if labels is None else labels[i]), (nd.x, nd.bottom),
+                        textcoords="offset points", xytext=(0, -9), ha="center", fontsize=7)
     xs = [p[0] for s in segments for p in s] or [0.0]
     ys = [p[1] for s in segments for p in s] or [float(graph.energies[graph.shown].min())]
     pad_y = 0.04 * (max(ys) - min(ys) or 1.0)
