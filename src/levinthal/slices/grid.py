@@ -335,13 +335,13 @@ class _AffineFirst:
 
 def _device_budget(x: Array, cpu_budget: int) -> int:
     """Bytes a grid may hold at once: ``cpu_budget`` on the host; on a CUDA device a quarter of
-    the memory free when the grid starts, capped at 8 GiB (a GPU only pays off when many
+    the memory free when the grid starts, capped at 16 GiB (a GPU only pays off when many
     points run per call, and its memory is sized for that)."""
     if is_torch_array(x) and x.device.type == "cuda":
         import torch
 
         free, _ = torch.cuda.mem_get_info(x.device)
-        return int(max(cpu_budget, min(free // 4, 2**33)))
+        return int(max(cpu_budget, min(free // 4, 2**34)))
     return cpu_budget
 
 
