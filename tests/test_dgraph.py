@@ -208,3 +208,49 @@ def test_lj7_connect_network_dgraph_has_the_global_minimum_at_the_bottom(tmp_pat
     assert g.merge_energy(0, 1) >= r.highest_barrier + net.energies[0] - 1e-9
     plot_disconnectivity_graph(g, str(tmp_path / "lj7.png"))
     assert (tmp_path / "lj7.png").stat().st_size > 1000
+
+
+def test_from_records_reads_landscape_results_and_database_style_records():
+    from types import SimpleNamespace
+
+    from levinthal.landscape.results import Minimum, TransitionState
+
+    x = np.zeros(6)
+    mins = [Minimum(x=x, energy=-1.0, n_zero_modes=3, log_product_frequencies=0.5, point_group_order=2),
+            Minimum(x=x, energy=-0.5, n_zero_modes=3, log_product_frequencies=0.1)]
+    ts = [TransitionState(x=x, energy=0.2, eigenvalue=-1.0, unstable_mode=x, minus=1, plus=0,
+                          log_product_frequencies=0.3)]
+    net = KineticNetwork.from_records(mins, ts)
+    assert net.dim == 6 and net.kappa().tolist() == [3, 3]
+    assert net.ts_minima.tolist() == [[1, 0]] and net.point_group_orders.tolist() == [2, 1]
+    assert net.log_product_frequencies.tolist() == [0.5, 0.1]
+    assert net.ts_log_product_frequencies.tolist() == [0.3]
+    # database-style records: own ids, minimum1/minimum2
+    rows = [SimpleNamespace(id=i, energy=e) for i, e in ((10, 0.0), (42, 0.4), (7, 0.1))]
+    trs = [SimpleNamespace(id=3, energy=1.0, minimum1=42, minimum2=7),
+           SimpleNamespace(energy=2.0, minimum1=7, minimum2=10)]
+    net = KineticNetwork.from_records(rows, trs)
+    assert net.ids.tolist() == [10, 42, 7] and net.ts_minima.tolist() == [[1, 2], [2, 0]]
+    assert net.index_of(42) == 1 and net.components().tolist() == [0, 0, 0]
+    sub = net.subnetwork([0, 2])
+    assert sub.ids.tolist() == [10, 7] and sub.ts_minima.tolist() == [[1, 0]]
+    assert sub.ts_energies.tolist() == [2.0]
+    with pytest.raises(LandscapeError, match="not among the minima"):
+        KineticNetwork.from_records(rows, [SimpleNamespace(energy=1.0, minimum1=42, minimum2=99)])
+    with pytest.raises(LandscapeError, match="both minima"):
+        KineticNetwork.from_records(rows, [SimpleNamespace(energy=1.0, minimum1=42, minimum2=None)])
+
+
+def test_inconsistent_arrays_are_refused_with_a_reason():
+    with pytest.raises(LandscapeError, match="lies below"):
+        KineticNetwork.from_arrays([0.0, 1.0], [0.5], [[0, 1]])
+    with pytest.raises(LandscapeError, match="indices"):
+        KineticNetwork.from_arrays([0.0, 1.0], [2.0], [[0, 2]])
+    with pytest.raises(LandscapeError, match="non-finite"):
+        KineticNetwork.from_arrays([0.0, np.nan], [2.0], [[0, 1]])
+    with pytest.raises(LandscapeError, match="point_group_orders"):
+        KineticNetwork.from_arrays([0.0, 1.0], [2.0], [[0, 1]], point_group_orders=[0, 1])
+    with pytest.raises(LandscapeError, match="shape"):
+        KineticNetwork.from_arrays([0.0, 1.0], [2.0], [[0, 1]], log_product_frequencies=[1.0])
+    with pytest.raises(LandscapeError, match="no minima"):
+        KineticNetwork.from_arrays([], [], np.zeros((0, 2)))
