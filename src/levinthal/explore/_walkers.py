@@ -26,15 +26,26 @@ def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
 
 def walkers(landscape: Any, x0: Array, caller: str) -> tuple[Array, bool]:
     """``x0`` of shape ``(dim,)`` or ``(n, dim)`` as a native ``(n, dim)`` copy; the flag says it was 1-D."""
-    X = native_point(landscape, x0)
-    single = len(X.shape) == 1
-    if single:
-        X = X[None, :]
-    if len(X.shape) != 2 or X.shape[1] != landscape.dim or X.shape[0] < 1:
+    shape = tuple(getattr(x0, "shape", np.shape(x0)))
+    if len(shape) not in (1, 2) or shape[-1] != landscape.dim or (len(shape) == 2 and shape[0] < 1):
         raise ShapeError(f"{landscape.name}: {caller} needs x0 of shape ({landscape.dim},) or "
-                         f"(n_walkers, {landscape.dim}), got {tuple(x0.shape)}")
+                         f"(n_walkers, {landscape.dim}), got {shape}")
+    single = len(shape) == 1
+    if single:
+        X = native_point(landscape, x0)[None, :]
+    else:
+        rows = [native_point(landscape, x0[i]) for i in range(shape[0])]
+        X = _stack(rows)
     X = X.clone() if is_torch_array(X) else np.array(X, dtype=np.float64, copy=True)
     return X, single
+
+
+def _stack(rows: list[Array]) -> Array:
+    if is_torch_array(rows[0]):
+        import torch
+
+        return torch.stack(rows)
+    return np.stack(rows)
 
 
 def energies(landscape: Any, X: Array) -> Array:
@@ -51,12 +62,7 @@ def energy_gradients(landscape: Any, X: Array) -> tuple[Array, Array]:
     if supports(landscape, "energy_gradients"):
         return landscape.energy_gradients(X)
     pairs = [landscape.energy_gradient(X[i]) for i in range(X.shape[0])]
-    E = _like_vector([e for e, _ in pairs], X)
-    if is_torch_array(X):
-        import torch
-
-        return E, torch.stack([g for _, g in pairs])
-    return E, np.stack([np.asarray(g, dtype=np.float64) for _, g in pairs])
+    return _like_vector([e for e, _ in pairs], X), _stack([g for _, g in pairs])
 
 
 def _like_vector(values: list[float], X: Array) -> Array:
@@ -67,11 +73,13 @@ def _like_vector(values: list[float], X: Array) -> Array:
     return np.asarray(values, dtype=np.float64)
 
 
-def quench_into(sink: Any, landscape: Any, X: Array, source: str, options: dict | None) -> list[tuple]:
+def quench_into(sink: Any, landscape: Any, X: Array, source: str, options: dict | None
+                ) -> tuple[list[tuple], Any]:
     """Minimise every row of ``X`` and offer each converged minimum to ``sink``.
 
     Returns one ``(minimum_id, is_new, energy)`` per row, ``(None, False, energy)`` for a
-    quench that did not converge (it is not stored: an unconverged point is no minimum).
+    quench that did not converge (it is not stored: an unconverged point is no minimum), and
+    the :class:`~levinthal.landscape.BatchMinimizeResult`.
     """
     from levinthal.minimize import minimize_batch
 
@@ -84,7 +92,7 @@ def quench_into(sink: Any, landscape: Any, X: Array, source: str, options: dict 
             continue
         mid, new = sink.add_minimum(res.x[i], energy, source=source)
         out.append((int(mid), bool(new), energy))
-    return out
+    return out, res
 
 
 def load_state(sink: Any, search: str, config: dict, resume: bool) -> dict | None:

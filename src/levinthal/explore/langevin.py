@@ -267,7 +267,7 @@ def langevin(
         if step % record_every == 0 or step == n_steps:
             record()
         if quench_every is not None and (step % quench_every == 0 or step == n_steps):
-            for i, (mid, new, e) in enumerate(W.quench_into(sink, lc, X, "langevin", minimize_options)):
+            for i, (mid, new, e) in enumerate(W.quench_into(sink, lc, X, "langevin", minimize_options)[0]):
                 quenches.append((step, i, mid, new, e))
         if sink is not None and checkpoint_every is not None and (
                 step % checkpoint_every == 0 or step == n_steps):
