@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from levinthal.landscape import LandscapeError, ShapeError, native_point, supports, to_numpy
+from levinthal.landscape import LandscapeError, ShapeError, as_like, native_point, supports, to_numpy
 from levinthal.landscape.arrays import is_torch_array
 
 Array = Any
@@ -71,6 +71,29 @@ def _like_vector(values: list[float], X: Array) -> Array:
 
         return torch.as_tensor(values, dtype=X.dtype, device=X.device)
     return np.asarray(values, dtype=np.float64)
+
+
+def metropolis_move(landscape: Any, Xh: np.ndarray, E: np.ndarray, step_sizes: np.ndarray, kT: Any,
+                    rng: np.random.Generator, like: Array, container_radius: float | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One Metropolis step (Metropolis et al. 1953) of every walker.
+
+    ``Xh``: host positions ``(n, dim)``; ``E``: their energies ``(n,)``; ``step_sizes``: ``(n,)``
+    half-widths of the uniform displacement per coordinate; ``kT``: scalar or ``(n,)``. The
+    proposals are evaluated in one batched call (as ``like``'s array type); a non-finite
+    proposal energy, or an atom beyond ``container_radius`` from the centroid (clusters), is a
+    rejection. Returns the new ``(Xh, E, accepted)``.
+    """
+    n, dim = Xh.shape
+    Y = Xh + step_sizes[:, None] * rng.uniform(-1.0, 1.0, size=(n, dim))
+    EY = np.asarray(to_numpy(energies(landscape, as_like(Y, like))), dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        ok = np.isfinite(EY) & (np.log(rng.random(n)) < -(EY - E) / kT)
+    if container_radius is not None:
+        atoms = Y.reshape(n, -1, 3)
+        radius = np.linalg.norm(atoms - atoms.mean(axis=1, keepdims=True), axis=2).max(axis=1)
+        ok &= radius <= container_radius
+    return np.where(ok[:, None], Y, Xh), np.where(ok, EY, E), ok
 
 
 def quench_into(sink: Any, landscape: Any, X: Array, source: str, options: dict | None

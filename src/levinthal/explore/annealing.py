@@ -254,16 +254,7 @@ def anneal(
     Xh = W.host(X)
     for _ in progress(range(step, n_steps), quiet, desc="anneal", total=n_steps, initial=step):
         T = sched(step)
-        Y = Xh + steps_arr[:, None] * rng.uniform(-1.0, 1.0, size=(n, dim))
-        EY = to_numpy(W.energies(lc, as_like(Y, X))).astype(float)
-        with np.errstate(over="ignore", invalid="ignore"):
-            ok = np.isfinite(EY) & (np.log(rng.random(n)) < -(EY - E) / T)
-        if container_radius is not None:
-            atoms = Y.reshape(n, -1, 3)
-            r = np.linalg.norm(atoms - atoms.mean(axis=1, keepdims=True), axis=2).max(axis=1)
-            ok &= r <= container_radius
-        Xh = np.where(ok[:, None], Y, Xh)
-        E = np.where(ok, EY, E)
+        Xh, E, ok = W.metropolis_move(lc, Xh, E, steps_arr, T, rng, X, container_radius)
         window_acc += ok
         since_record += ok
         step += 1
