@@ -4,7 +4,8 @@
   with exact zero modes projected out;
 * :mod:`~levinthal.curvature.dense` — dense Hessian and its spectrum off the zero modes;
 * :mod:`~levinthal.curvature.lanczos` — extreme eigenpairs by thick-restart Lanczos;
-* :mod:`~levinthal.curvature.trace` — Hutchinson and Hutch++ trace estimates;
+* :mod:`~levinthal.curvature.trace` — Hutchinson, Hutch++, XTrace / XNysTrace and adaptive
+  trace estimates;
 * :mod:`~levinthal.curvature.density` — spectral density by stochastic Lanczos quadrature;
 * :mod:`~levinthal.curvature.classify` — minimum / saddle (index) / degenerate / not stationary;
 * :mod:`~levinthal.curvature.ggn` — the generalised Gauss–Newton operator Jᵀ H_L J of a network;
@@ -27,7 +28,7 @@ from levinthal.curvature.sharpness import (
     pac_bayes_sigma,
     worst_case_sharpness,
 )
-from levinthal.curvature.trace import TraceEstimate, hutchinson, hutchpp
+from levinthal.curvature.trace import TraceEstimate, adaptive_trace, hutchinson, hutchpp, xnystrace, xtrace
 
 __all__ = [
     "Classification",
@@ -38,6 +39,7 @@ __all__ = [
     "SharpnessResult",
     "SpectralDensity",
     "TraceEstimate",
+    "adaptive_trace",
     "as_operator",
     "average_sharpness",
     "classify",
@@ -54,5 +56,7 @@ __all__ = [
     "pac_bayes_sigma",
     "spectral_density",
     "worst_case_sharpness",
+    "xnystrace",
+    "xtrace",
     "zero_modes_of",
 ]
