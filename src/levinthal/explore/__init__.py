@@ -19,3 +19,26 @@ from levinthal.explore.steps import AdaptiveStepSize, ClusterStep, GaussianStep,
 __all__ += ["AdaptiveStepSize", "BasinHoppingResult", "ClusterStep", "GaussianStep", "PopulationResult",
             "ProcessExecutor", "SerialExecutor", "SurfaceMove", "basin_hopping", "cut_and_splice",
             "genetic_algorithm", "parallel_tempering_basin_hopping"]
+
+# annealing, replica exchange, Langevin dynamics, SGD as a thermostat
+from levinthal.explore.annealing import AnnealingResult, Schedule, anneal, make_schedule  # noqa: E402
+from levinthal.explore.langevin import LangevinResult, configurational_temperature, langevin  # noqa: E402
+from levinthal.explore.replica_exchange import (  # noqa: E402
+    ReplicaExchangeResult,
+    exchange_probability,
+    geometric_ladder,
+    replica_exchange,
+)
+from levinthal.explore.sgd_thermostat import (  # noqa: E402
+    GradientNoise,
+    SGDThermostatResult,
+    compare_sgd_langevin,
+    gradient_noise,
+    sgd_stationary_variance,
+    sgd_thermostat,
+)
+
+__all__ += ["AnnealingResult", "GradientNoise", "LangevinResult", "ReplicaExchangeResult",
+            "SGDThermostatResult", "Schedule", "anneal", "compare_sgd_langevin",
+            "configurational_temperature", "exchange_probability", "geometric_ladder", "gradient_noise",
+            "langevin", "make_schedule", "replica_exchange", "sgd_stationary_variance", "sgd_thermostat"]
