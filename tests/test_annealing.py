@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from levinthal.explore.annealing import Schedule, anneal, make_schedule
 from levinthal.explore.sink import InMemoryMinima
@@ -34,6 +36,16 @@ def test_logarithmic_schedule_hits_both_ends_and_has_the_geman_geman_form():
     k = np.arange(1000)
     assert T * np.log(k + s.k0) == pytest.approx(np.full(1000, s.c), rel=1e-13)  # T_k ln(k + k0) = c
     assert s.k0 > 1 and np.all(np.diff(T) < 0)
+
+
+@given(st.sampled_from(["geometric", "linear", "logarithmic"]), st.integers(2, 5000), st.floats(0.01, 10),
+       st.floats(1.001, 1000))
+def test_named_schedules_fall_monotonically_between_exact_ends(kind, n, t_end, ratio):
+    s = make_schedule(kind, n, t_end * ratio, t_end)
+    assert s(0) == pytest.approx(t_end * ratio, rel=1e-9)
+    assert s(n - 1) == pytest.approx(t_end, rel=1e-9)
+    T = s.temperatures() if n <= 500 else np.array([s(k) for k in (0, 1, n // 2, n - 2, n - 1)])
+    assert np.all(np.diff(T) <= 1e-12 * T[:-1])
 
 
 def test_callable_schedule_is_used_as_given_and_checked():

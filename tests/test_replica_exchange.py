@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from levinthal.explore.replica_exchange import exchange_probability, geometric_ladder, replica_exchange
 from levinthal.explore.sink import InMemoryMinima
@@ -44,6 +46,15 @@ def test_exchange_probability_formula():
     assert exchange_probability(1.0, 0.5, 2.0, 1.0) == 1.0
     assert exchange_probability(1.0, 0.5, 1.0, 3.0) == pytest.approx(math.exp(0.5 * -2.0), rel=1e-15)
     assert exchange_probability(2.0, 2.0, 1.0, 5.0) == 1.0  # equal temperatures: always
+
+
+@given(st.floats(0.1, 10), st.floats(0.1, 10), st.floats(-5, 5), st.floats(-5, 5))
+def test_exchange_rule_satisfies_detailed_balance(beta_i, beta_j, e_i, e_j):
+    # π(E_i at β_i, E_j at β_j) P(swap) = π(swapped) P(swap back): the joint Boltzmann law is invariant
+    forward = math.exp(-beta_i * e_i - beta_j * e_j) * exchange_probability(beta_i, beta_j, e_i, e_j)
+    backward = math.exp(-beta_i * e_j - beta_j * e_i) * exchange_probability(beta_i, beta_j, e_j, e_i)
+    assert forward == pytest.approx(backward, rel=1e-12)
+    assert 0 < exchange_probability(beta_i, beta_j, e_i, e_j) <= 1
 
 
 def test_exchange_acceptance_matches_the_formula_with_frozen_energies():
