@@ -22,9 +22,10 @@ Many walkers are advanced together: ``x0`` of shape ``(n, dim)`` is evaluated in
 ``energy_gradients`` call per step when the landscape offers it. NumPy landscapes draw noise
 from the ``numpy.random.Generator``; torch landscapes keep every vector on the model's device
 and draw noise from a ``torch.Generator`` on that device seeded by one draw from the numpy
-generator (so a seed fixes both); checkpoints store the states of both. Nothing is copied to
-the host per step (MALA's accept tests and counts stay on the device too); positions and
-energies come to the host only when recorded.
+generator (so a seed fixes both); checkpoints store the states of both. Vectors never leave
+the device inside the loop (MALA's accept tests and counts stay there too); per step only the
+input checks' finiteness flags are read on the host, and positions and energies only when
+recorded.
 
 Every ``quench_every`` steps all walkers are quenched (L-BFGS, :func:`minimize_batch`) and the
 converged minima offered to the sink; with ``checkpoint_every`` the sink stores positions,
