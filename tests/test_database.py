@@ -449,6 +449,15 @@ def test_non_finite_points_are_refused_and_nothing_is_stored(db):
     assert db.count_minima() == 0 and db.count_transition_states() == 0
 
 
+def test_a_run_of_another_system_or_no_run_is_refused(db):
+    run = db.start_run("lj7", "bh")
+    with pytest.raises(DatabaseError, match=f"run {run.id} is not a run of 'toy'"):
+        db.add_minimum("toy", np.zeros(3), -1.0, run=run)
+    with pytest.raises(DatabaseError, match="run 77 is not a run of 'toy'"):
+        db.add_transition_state("toy", np.zeros(3), -1.0, run=77)
+    assert db.count_minima() == 0 and db.count_transition_states() == 0
+
+
 def test_wrong_length_for_the_system_is_a_shape_error(db, lj7):
     db.add_minimum("toy", np.zeros(3), -1.0)
     with pytest.raises(ShapeError, match="system 'toy' has dim 3, got coordinates of length 4"):
@@ -497,7 +506,7 @@ def test_unreachable_server_is_named_without_its_password():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"postgresql+psycopg://alice:s3cret@127.0.0.1:{port}/landscapes"
-    with pytest.raises(DatabaseError, match="cannot reach the database server") as info:
+    with pytest.raises(DatabaseError, match="cannot connect to the database server at") as info:
         Database(url, connect_timeout=2, max_retries=1)
     assert f"127.0.0.1:{port}/landscapes" in str(info.value)
     assert "s3cret" not in str(info.value) and "***" in str(info.value)

@@ -400,7 +400,8 @@ class Database:
             with self._engine.connect() as conn:
                 tables = set(inspect(conn).get_table_names())
         except SQLAlchemyError as exc:
-            what = "cannot reach the database server" if self.backend == "postgresql" else "cannot read"
+            pg = self.backend == "postgresql"
+            what = "cannot connect to the database server at" if pg else "cannot read"
             raise DatabaseError(f"{what} {self.safe_url}: {_reason(exc)}") from exc
         except Exception as exc:  # sqlite3.DatabaseError raised from the connect hook: a corrupt file
             raise DatabaseError(f"cannot read {self.safe_url}: {exc} "
@@ -517,6 +518,14 @@ class Database:
                              f"{getattr(landscape, 'name', '?')} has dim {landscape.dim}")
         return x, energy
 
+    def _check_run(self, s: Session, run_id: int | None, sysrow: SystemRow, caller: str) -> None:
+        if run_id is None:
+            return
+        run = s.get(RunRow, run_id)
+        if run is None or run.system_id != sysrow.id:
+            raise DatabaseError(f"Database.{caller}({sysrow.name!r}): run {run_id} is not a run of "
+                                f"{sysrow.name!r} in {self.safe_url}")
+
     def _find_duplicate(self, s: Session, table: Any, system_id: int, x: np.ndarray, energy: float,
                         landscape: Any) -> Any:
         tol = self.energy_tol
@@ -525,7 +534,7 @@ class Database:
                          .order_by(func.abs(table.energy - energy), table.id)).all()
         for row in rows:
             y = _decode(row.coords, row.dim)
-            if landscape is not None:
+            if getattr(landscape, "symmetry", None) is not None:  # network symmetries want tensors
                 a, b = native_point(landscape, y), native_point(landscape, x)
             else:
                 a, b = y, x
@@ -561,6 +570,7 @@ class Database:
 
         def work(s: Session) -> tuple[MinimumRecord, bool]:
             sysrow = self._system_row(s, name, x.size, lock=True)
+            self._check_run(s, run_id, sysrow, "add_minimum")
             row = self._find_duplicate(s, MinimumRow, sysrow.id, x, energy, landscape)
             if row is not None:
                 row.hits += int(hits)
@@ -661,6 +671,7 @@ class Database:
 
         def work(s: Session) -> tuple[TransitionStateRecord, bool]:
             sysrow = self._system_row(s, name, x.size, lock=True)
+            self._check_run(s, run_id, sysrow, "add_transition_state")
             for m in (m1, m2):
                 if m is None:
                     continue
