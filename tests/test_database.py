@@ -512,6 +512,14 @@ def test_unreachable_server_is_named_without_its_password():
     assert "s3cret" not in str(info.value) and "***" in str(info.value)
 
 
+def test_plain_postgresql_url_means_psycopg_3():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(DatabaseError, match=rf"postgresql\+psycopg://bob:\*\*\*@127\.0\.0\.1:{port}/x"):
+        Database(f"postgres://bob:pw@127.0.0.1:{port}/x", connect_timeout=1)
+
+
 def test_unsupported_backend_is_refused():
     with pytest.raises(DatabaseError, match="unsupported backend 'mysql'"):
         Database("mysql://u@localhost/db")

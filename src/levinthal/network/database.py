@@ -278,10 +278,14 @@ def _safe_url(url: str) -> str:
 
 
 def _normalise_url(url: str | Path) -> str:
-    """A SQLAlchemy URL; a bare path (no ``://``) means a SQLite file."""
+    """A SQLAlchemy URL; a bare path (no ``://``) means a SQLite file, and ``postgresql://`` /
+    ``postgres://`` mean the psycopg 3 driver (SQLAlchemy's default, psycopg2, is not a dependency)."""
     s = str(url)
     if "://" not in s:
         return f"sqlite:///{Path(s).expanduser()}"
+    for scheme in ("postgresql://", "postgres://"):
+        if s.startswith(scheme):
+            return "postgresql+psycopg://" + s[len(scheme):]
     return s
 
 
@@ -345,8 +349,13 @@ class Database:
         if self.backend == "sqlite":
             self._engine = self._sqlite_engine(parsed, create, busy_timeout)
         elif self.backend == "postgresql":
-            self._engine = create_engine(self.url, pool_pre_ping=True,
-                                         connect_args={"connect_timeout": max(1, math.ceil(connect_timeout))})
+            timeout = max(1, math.ceil(connect_timeout))
+            try:
+                self._engine = create_engine(self.url, pool_pre_ping=True,
+                                             connect_args={"connect_timeout": timeout})
+            except ImportError as exc:
+                raise DatabaseError(f"{self.safe_url}: the driver is not installed ({exc}); "
+                                    "use postgresql+psycopg://") from exc
         else:
             raise DatabaseError(f"{self.safe_url}: unsupported backend {self.backend!r} "
                                 "(use sqlite:///file.db or postgresql+psycopg://...)")
