@@ -473,3 +473,11 @@ class ClusterSymmetry:
         options.setdefault("species", self.species)
         options.setdefault("n_trials", self.n_trials)
         return same(a, b, **options)
+
+    def point_group_order(self, x: Any, *, tol: float = 1e-3) -> int | None:
+        """Order of the point group of ``x`` (operations may only exchange atoms of one species);
+        see :func:`levinthal.symmetry.point_group.point_group_order`."""
+        from levinthal.symmetry.point_group import point_group_order
+
+        return point_group_order(_positions(x, self.n_atoms, "ClusterSymmetry.point_group_order").ravel(),
+                                 species=self.species, tol=tol)
