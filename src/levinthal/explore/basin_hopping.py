@@ -264,7 +264,8 @@ def basin_hopping(
             raise ValueError(f"{landscape.name}: the initial quench of walker {bad} did not converge "
                              f"(E = {Eq[bad]}); give a better x0 or looser minimize_options")
         run.state.X, run.state.E = Xq, Eq
-        run.record_quenches(Xq, Eq, ok, calls, sink, source, target_energy, target_tol, 0.0)
+        run.record_quenches(Xq, Eq, ok, calls, sink, source, target_energy, target_tol,
+                            time.perf_counter() - t_start)
         resumed_from = None
     n = run.state.X.shape[0]
 

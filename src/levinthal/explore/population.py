@@ -193,7 +193,7 @@ def genetic_algorithm(
                 raise ValueError(f"{landscape.name}: initial has shape {X0.shape}, expected "
                                  f"({population_size}, {landscape.dim})")
         Xq, Eq, ok, calls = quench_many(landscape, X0, options, executor)
-        st.record(Xq, Eq, ok, calls, sink, source, target_tol, 0.0)
+        st.record(Xq, Eq, ok, calls, sink, source, target_tol, time.perf_counter() - t0)
         st.X, st.E = _select(landscape, Xq[ok], Eq[ok], population_size, energy_tol, distance_tol)
         if st.X.shape[0] < 2:
             raise ValueError(f"{landscape.name}: fewer than 2 distinct converged minima in the initial "
