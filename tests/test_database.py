@@ -217,6 +217,8 @@ def test_find_run_matches_method_params_and_seed(db):
     fresh, resumed = db.resume_or_start_run("lj7", "basin-hopping", params, seed=3)
     assert not resumed and fresh.id != run.id
     assert [r.id for r in db.runs("lj7")] == [run.id, fresh.id]
+    with pytest.raises(ValueError, match="fits in 64 bits"):
+        db.start_run("lj7", "basin-hopping", params, seed=2**64)
 
 
 def test_sink_is_a_minima_sink_that_commits_each_find(db_url, lj7, lj7_minima, rng):

@@ -360,6 +360,7 @@ class Database:
             raise DatabaseError(f"{self.safe_url}: unsupported backend {self.backend!r} "
                                 "(use sqlite:///file.db or postgresql+psycopg://...)")
         self._write_engine = self._engine.execution_options(levinthal_write=True)
+        self._system_cache: dict[str, tuple[int, int]] = {}
         try:
             self._open(create)
         except BaseException:
@@ -496,6 +497,28 @@ class Database:
                                  f"of length {dim}")
         return row
 
+    def _lock_system(self, s: Session, name: str, dim: int) -> int:
+        """The id of system ``name`` (created if new), holding its write lock for this transaction.
+
+        Ids of systems that existed, with their dim, before this transaction are cached (systems are
+        never deleted or re-dimensioned), which saves a query per find; one created here is not
+        cached until a later call finds it committed."""
+        cached = self._system_cache.get(name)
+        if cached is None:
+            row = self._system_row(s, name, None, lock=True)
+            if row.dim is not None:
+                self._system_cache[name] = (row.id, row.dim)  # committed before this transaction
+            elif dim is not None:
+                row.dim = dim
+            cached = (row.id, row.dim)
+        elif self.backend == "postgresql":  # SQLite's BEGIN IMMEDIATE already holds the lock
+            s.execute(select(SystemRow.id).where(SystemRow.id == cached[0]).with_for_update())
+        sid, sdim = cached
+        if sdim != dim:
+            raise ShapeError(f"{self.safe_url}: system {name!r} has dim {sdim}, got coordinates of "
+                             f"length {dim}")
+        return sid
+
     def systems(self) -> list[SystemRecord]:
         """Every stored system, by name."""
         def work(s: Session) -> list[SystemRecord]:
@@ -527,13 +550,13 @@ class Database:
                              f"{getattr(landscape, 'name', '?')} has dim {landscape.dim}")
         return x, energy
 
-    def _check_run(self, s: Session, run_id: int | None, sysrow: SystemRow, caller: str) -> None:
+    def _check_run(self, s: Session, run_id: int | None, sid: int, name: str, caller: str) -> None:
         if run_id is None:
             return
         run = s.get(RunRow, run_id)
-        if run is None or run.system_id != sysrow.id:
-            raise DatabaseError(f"Database.{caller}({sysrow.name!r}): run {run_id} is not a run of "
-                                f"{sysrow.name!r} in {self.safe_url}")
+        if run is None or run.system_id != sid:
+            raise DatabaseError(f"Database.{caller}({name!r}): run {run_id} is not a run of "
+                                f"{name!r} in {self.safe_url}")
 
     def _find_duplicate(self, s: Session, table: Any, system_id: int, x: np.ndarray, energy: float,
                         landscape: Any) -> Any:
@@ -578,9 +601,9 @@ class Database:
         run_id = _run_id(run)
 
         def work(s: Session) -> tuple[MinimumRecord, bool]:
-            sysrow = self._system_row(s, name, x.size, lock=True)
-            self._check_run(s, run_id, sysrow, "add_minimum")
-            row = self._find_duplicate(s, MinimumRow, sysrow.id, x, energy, landscape)
+            sid = self._lock_system(s, name, x.size)
+            self._check_run(s, run_id, sid, name, "add_minimum")
+            row = self._find_duplicate(s, MinimumRow, sid, x, energy, landscape)
             if row is not None:
                 row.hits += int(hits)
                 if row.log_product_frequencies is None and lpf is not None:
@@ -590,7 +613,7 @@ class Database:
                     row.point_group_order = pgo
                 s.flush()
                 return self._minimum_record(row, name), False
-            row = MinimumRow(system_id=sysrow.id, energy=energy, coords=_encode(x), dim=x.size,
+            row = MinimumRow(system_id=sid, energy=energy, coords=_encode(x), dim=x.size,
                              log_product_frequencies=lpf, n_zero_modes=int(n_zero_modes),
                              point_group_order=pgo, hits=int(hits), first_run_id=run_id, source=source,
                              created=utcnow())
@@ -679,16 +702,16 @@ class Database:
         run_id = _run_id(run)
 
         def work(s: Session) -> tuple[TransitionStateRecord, bool]:
-            sysrow = self._system_row(s, name, x.size, lock=True)
-            self._check_run(s, run_id, sysrow, "add_transition_state")
+            sid = self._lock_system(s, name, x.size)
+            self._check_run(s, run_id, sid, name, "add_transition_state")
             for m in (m1, m2):
                 if m is None:
                     continue
                 mrow = s.get(MinimumRow, m)
-                if mrow is None or mrow.system_id != sysrow.id:
+                if mrow is None or mrow.system_id != sid:
                     raise DatabaseError(f"{self.safe_url}: transition state of {name!r} names minimum {m}, "
                                         f"which is not a stored minimum of {name!r}")
-            row = self._find_duplicate(s, TransitionStateRow, sysrow.id, x, energy, landscape)
+            row = self._find_duplicate(s, TransitionStateRow, sid, x, energy, landscape)
             if row is not None:
                 row.hits += int(hits)
                 if row.minimum1_id is None and row.minimum2_id is None:
@@ -702,7 +725,7 @@ class Database:
                     row.point_group_order = pgo
                 s.flush()
                 return self._ts_record(row, name), False
-            row = TransitionStateRow(system_id=sysrow.id, energy=energy, coords=_encode(x), dim=x.size,
+            row = TransitionStateRow(system_id=sid, energy=energy, coords=_encode(x), dim=x.size,
                                      eigenvalue=ev, log_product_frequencies=lpf,
                                      n_zero_modes=int(n_zero_modes), point_group_order=pgo,
                                      minimum1_id=m1, minimum2_id=m2, run_id=run_id, hits=int(hits),
@@ -762,6 +785,9 @@ class Database:
         name = _name(system)
         key = _canonical_json(params)
         dim = getattr(system, "dim", None) if not isinstance(system, str | SystemRecord) else None
+        if seed is not None and (int(seed) != seed or not -(2**63) <= int(seed) < 2**63):
+            raise ValueError(f"Database.start_run: seed must be an integer that fits in 64 bits, got "
+                             f"{seed!r}; store larger entropy in params")
 
         def work(s: Session) -> RunRecord:
             sysrow = self._system_row(s, name, dim, lock=False)
