@@ -161,6 +161,12 @@ def test_graph_transformation_stays_exact_at_low_temperature():
     assert np.allclose(fp.committor_forward, q, rtol=1e-9, atol=1e-300)
 
 
+def test_linear_solve_refuses_a_cold_chain_instead_of_answering_wrongly():
+    net, *_ = _chain(8, 5)
+    with pytest.raises(LandscapeError, match=r"condition number.*method='gt'"):
+        first_passage(net, 0, 7, 0.01, method="linear")
+
+
 def _loop_network():
     """Six minima with cycles and a dead end: 0–1–2–5, 0–3–4–5, 1–3, 2–4, 2–2 (self-loop)."""
     E = [0.0, 0.4, 0.2, 0.3, 0.6, -0.1]

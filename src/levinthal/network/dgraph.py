@@ -263,7 +263,7 @@ def disconnectivity_graph(
                 where[i] = b
         still_open: dict[frozenset[int], int] = {}
         for members, nid in open_nodes.items():
-            subs = {where[i] for i in members if i in where and where[i] <= members}
+            subs = {where[i] for i in members if i in where}  # each lies inside ``members``
             if len(subs) == 1 and next(iter(subs)) == members:
                 nodes[nid].bottom = float(lv[li])
                 nodes[nid].bottom_level = li

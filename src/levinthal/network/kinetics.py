@@ -42,6 +42,8 @@ probabilities P_ij = exp(log k_ij − logsumexp_j log k_ij), so no step overflow
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -54,6 +56,8 @@ from levinthal.landscape.errors import LandscapeError
 from levinthal.network.graph import KineticNetwork
 
 __all__ = [
+    "GT_DENSE_DEGREE",
+    "LINEAR_MAX_CONDITION",
     "RateConstants",
     "TransitionKinetics",
     "equilibrium_log_occupations",
@@ -173,12 +177,14 @@ def _log_branching(logK: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
     logK = logK.tocsr()
     n = logK.shape[0]
     log_out = np.full(n, -np.inf)
-    data = np.empty_like(logK.data)
-    for r in range(n):
-        s, e = logK.indptr[r], logK.indptr[r + 1]
-        if e > s:
-            log_out[r] = logsumexp(logK.data[s:e])
-            data[s:e] = logK.data[s:e] - log_out[r]
+    data = logK.data.copy()
+    has = np.diff(logK.indptr) > 0
+    if data.size:
+        starts = logK.indptr[:-1][has]
+        top = np.maximum.reduceat(data, starts)
+        width = np.diff(logK.indptr)[has]
+        log_out[has] = top + np.log(np.add.reduceat(np.exp(data - np.repeat(top, width)), starts))
+        data -= np.repeat(log_out[has], width)
     return sp.csr_matrix((data, logK.indices.copy(), logK.indptr.copy()), shape=(n, n)), -log_out
 
 
@@ -207,10 +213,17 @@ class TransitionKinetics:
     log_committor_backward: np.ndarray = None
 
 
+LINEAR_MAX_CONDITION = 1e12
+"""``method="linear"`` refuses a system whose estimated 1-norm condition number exceeds this (answers
+could then be wrong in the fourth digit, or entirely: at low temperature I − P is singular to
+working precision); graph transformation has no such limit."""
+
+
 def _solve_linear(logP: sp.csr_matrix, log_tau: np.ndarray, free: np.ndarray,
                   log_fixed: np.ndarray) -> np.ndarray:
     """log v for v_i = τ_i + Σ_j P_ij v_j on ``free`` minima, v = exp(``log_fixed``) elsewhere, by a
-    sparse LU of (I − P_ff). Waiting times are scaled by their largest value first."""
+    sparse LU of (I − P_ff). Waiting times are scaled by their largest value first. Refuses
+    (``LandscapeError``) when the estimated condition number exceeds :data:`LINEAR_MAX_CONDITION`."""
     n = logP.shape[0]
     out = log_fixed.astype(float).copy()
     if free.size == 0:
@@ -224,10 +237,45 @@ def _solve_linear(logP: sp.csr_matrix, log_tau: np.ndarray, free: np.ndarray,
         fixed_v = np.exp(log_fixed[fixed] - shift) if fixed.size else np.zeros(0)
     rhs = tau[free] + (P[free][:, fixed] @ fixed_v if fixed.size else 0.0)
     A = (sp.identity(free.size, format="csc") - P[free][:, free]).tocsc()
-    v = np.atleast_1d(spla.spsolve(A, rhs))
+    advice = "use method='gt' (graph transformation), which stays exact at low temperature"
+    try:
+        lu = spla.splu(A)
+    except RuntimeError as exc:
+        raise LandscapeError(f"first_passage: I − P is singular to working precision ({exc}); "
+                             f"{advice}") from exc
+    inv = spla.LinearOperator(A.shape, matvec=lu.solve, rmatvec=lambda y: lu.solve(y, trans="T"),
+                              dtype=float)
+    cond = spla.onenormest(A) * spla.onenormest(inv) if free.size > 1 else 1.0
+    v = np.atleast_1d(lu.solve(rhs))
+    if not (np.isfinite(cond) and cond <= LINEAR_MAX_CONDITION and np.all(np.isfinite(v))):
+        raise LandscapeError(f"first_passage: the linear system has condition number ~{cond:.1e} > "
+                             f"{LINEAR_MAX_CONDITION:.0e} at this temperature; {advice}")
     with np.errstate(divide="ignore"):
         out[free] = np.log(np.maximum(v, 0.0)) + shift
     return out
+
+
+GT_DENSE_DEGREE = 24
+"""Graph transformation switches from sparse (dictionaries) to dense (NumPy blocks) elimination once
+the fewest neighbours of any remaining minimum exceeds this (Wales 2009 switches likewise)."""
+
+
+def _lse(a: np.ndarray | list[float]) -> float:
+    """log Σ exp(aᵢ) of a 1-D array (−inf when empty); ``scipy.special.logsumexp`` costs ~0.4 ms a call."""
+    a = np.asarray(a, dtype=float)
+    if a.size == 0:
+        return -math.inf
+    top = float(a.max())
+    if top == -math.inf or top == math.inf:
+        return top
+    return top + math.log(float(np.exp(a - top).sum()))
+
+
+def _lae(a: float, b: float) -> float:
+    """log(eᵃ + eᵇ) for Python floats (faster than ``numpy.logaddexp`` on scalars)."""
+    if a < b:
+        a, b = b, a
+    return a if b == -math.inf else a + math.log1p(math.exp(b - a))
 
 
 def _gt_solve(logP: sp.csr_matrix, log_tau: np.ndarray, free: np.ndarray,
@@ -240,6 +288,7 @@ def _gt_solve(logP: sp.csr_matrix, log_tau: np.ndarray, free: np.ndarray,
     logarithm and every sum is a log-sum-exp of non-negative terms, so probabilities of 10⁻⁷⁰⁰ and
     times of 10⁹⁰⁰ are exact to rounding. The removed row (P_x·, τ_x, 1 − P_xx) is kept; once every
     free minimum is gone, v_x = (τ_x + Σ_γ P_xγ v_γ)/(1 − P_xx) in reverse order of removal.
+    Sparse while the remaining minima have few neighbours, then dense (O(k³) for the last k).
     """
     n = logP.shape[0]
     isfree = np.zeros(n, dtype=bool)
@@ -247,38 +296,93 @@ def _gt_solve(logP: sp.csr_matrix, log_tau: np.ndarray, free: np.ndarray,
     out_: list[dict[int, float]] = [dict() for _ in range(n)]
     in_: list[set[int]] = [set() for _ in range(n)]
     C = logP.tocoo()
-    for r, c, d in zip(C.row, C.col, C.data, strict=True):
-        if isfree[r] and d > -np.inf:  # rows of fixed minima never enter the free values
-            r, c = int(r), int(c)
-            out_[r][c] = float(np.logaddexp(out_[r].get(c, -np.inf), d))
+    for r, c, d in zip(C.row.tolist(), C.col.tolist(), C.data.tolist(), strict=True):
+        if isfree[r] and d > -math.inf:  # rows of fixed minima never enter the free values
+            out_[r][c] = _lae(out_[r].get(c, -math.inf), d)
             in_[c].add(r)
     t = log_tau.astype(float).copy()
     t[~isfree] = -np.inf
-    removed: list[tuple[int, dict[int, float], float, float]] = []
+    tl = t.tolist()
+    removed: list[tuple[int, np.ndarray, np.ndarray, float, float]] = []
     alive = {int(i) for i in free}
-    while alive:
-        x = min(alive, key=lambda i: (len(in_[i]) + len(out_[i]), i))
+
+    def degree(i: int) -> int:
+        return len(in_[i]) + len(out_[i])
+
+    heap = [(degree(i), i) for i in alive]
+    heapq.heapify(heap)
+    while heap:
+        d, x = heapq.heappop(heap)
+        if x not in alive or d != degree(x):
+            continue  # a stale entry: x is gone or its degree changed (a fresher entry exists)
+        if d > GT_DENSE_DEGREE:
+            break
         alive.discard(x)
         row = out_[x]
         row.pop(x, None)  # the self-loop P_xx enters only through 1 − P_xx = Σ_{γ≠x} P_xγ
         in_[x].discard(x)
         for g in row:
             in_[g].discard(x)
-        log_esc = float(logsumexp(list(row.values()))) if row else -np.inf
+        log_esc = _lse(list(row.values()))
         for b in in_[x]:
             f = out_[b].pop(x) - log_esc
             ob = out_[b]
             for g, pxg in row.items():
-                ob[g] = float(np.logaddexp(ob.get(g, -np.inf), f + pxg))
+                ob[g] = _lae(ob.get(g, -math.inf), f + pxg)
                 in_[g].add(b)
-            t[b] = float(np.logaddexp(t[b], f + t[x]))
+            tl[b] = _lae(tl[b], f + tl[x])
+        touched = set(in_[x]) | set(row)
         in_[x] = set()
-        removed.append((x, dict(row), t[x], log_esc))
+        removed.append((x, np.fromiter(row.keys(), int, len(row)), np.fromiter(row.values(), float, len(row)),
+                        tl[x], log_esc))
+        for g in touched:
+            if g in alive:
+                heapq.heappush(heap, (degree(g), g))
+    if alive:
+        _gt_dense(sorted(alive, key=lambda i: (degree(i), i)), out_, tl, removed)
     v = log_fixed.astype(float).copy()
-    for x, row, tx, log_esc in reversed(removed):
-        terms = [tx] + [p + v[g] for g, p in row.items()]
-        v[x] = float(logsumexp(terms)) - log_esc if log_esc > -np.inf else np.inf
+    for x, cols, vals, tx, log_esc in reversed(removed):
+        if log_esc == -np.inf:
+            v[x] = np.inf
+            continue
+        terms = vals + v[cols]
+        top = max(tx, float(terms.max())) if terms.size else tx
+        if top == -np.inf:
+            v[x] = -np.inf
+        else:
+            v[x] = top + math.log(math.exp(tx - top) + float(np.exp(terms - top).sum())) - log_esc
     return v
+
+
+def _gt_dense(order: list[int], out_: list[dict[int, float]], tl: list[float],
+              removed: list[tuple[int, np.ndarray, np.ndarray, float, float]]) -> None:
+    """Eliminate the minima ``order`` with dense log-space blocks (the graph has filled in)."""
+    k = len(order)
+    pos = {x: a for a, x in enumerate(order)}
+    extra = sorted({g for x in order for g in out_[x] if g not in pos})
+    cols = np.array(order + extra, dtype=int)
+    for a, g in enumerate(extra):
+        pos[g] = k + a
+    M = np.full((k, cols.size), -np.inf)
+    for a, x in enumerate(order):
+        for g, p in out_[x].items():
+            M[a, pos[g]] = p
+    t = np.array([tl[x] for x in order])
+    live = np.ones(k, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        for a in range(k):
+            live[a] = False
+            M[a, a] = -np.inf  # self-loop: only through 1 − P_xx
+            row = M[a]
+            nz = np.flatnonzero(row > -np.inf)
+            log_esc = _lse(row[nz])
+            rows = np.flatnonzero(live & (M[:, a] > -np.inf))
+            if rows.size and nz.size:
+                f = M[rows, a] - log_esc
+                M[np.ix_(rows, nz)] = np.logaddexp(M[np.ix_(rows, nz)], f[:, None] + row[nz][None, :])
+                t[rows] = np.logaddexp(t[rows], f + t[a])
+            M[:, a] = -np.inf
+            removed.append((order[a], cols[nz], row[nz].copy(), float(t[a]), log_esc))
 
 
 def first_passage(
@@ -383,9 +487,9 @@ def rate_constants(net: KineticNetwork, source: int | Sequence[int], target: int
 
     def one_way(X: np.ndarray, Y: np.ndarray) -> tuple[float, float, float]:
         tk = first_passage(net, X, Y, temperature, method=method, prefactors=prefactors)
-        lpx = logsumexp(logp[X])
+        lpx = _lse(logp[X])
         w = logp[X] - lpx
-        log_tau = float(logsumexp(w + tk.log_mfpt[X]))
+        log_tau = float(_lse(w + tk.log_mfpt[X]))
         # reactive flux J = Σ_{x∈X} p_x Σ_j k_xj q⁺_j (q⁺ = 0 inside X)
         terms = []
         for x in X:
@@ -394,8 +498,8 @@ def rate_constants(net: KineticNetwork, source: int | Sequence[int], target: int
             lq = tk.log_committor_forward[js]
             good = np.isfinite(lq)
             if np.any(good):
-                terms.append(logp[x] + logsumexp(lk[good] + lq[good]))
-        log_j = float(logsumexp(terms)) if terms else -np.inf
+                terms.append(logp[x] + _lse(lk[good] + lq[good]))
+        log_j = float(_lse(terms)) if terms else -np.inf
         return -log_tau, float(log_j - lpx), log_tau
 
     l_nss_ab, l_ss_ab, lt_ab = one_way(A, B)
@@ -405,5 +509,5 @@ def rate_constants(net: KineticNetwork, source: int | Sequence[int], target: int
         return float(np.exp(v)) if v < 709.0 else float("inf")
 
     return RateConstants(ex(l_nss_ab), ex(l_nss_ba), ex(l_ss_ab), ex(l_ss_ba), l_nss_ab, l_nss_ba, l_ss_ab,
-                         l_ss_ba, ex(lt_ab), ex(lt_ba), ex(float(logsumexp(logp[A]))),
-                         ex(float(logsumexp(logp[B]))))
+                         l_ss_ba, ex(lt_ab), ex(lt_ba), ex(float(_lse(logp[A]))),
+                         ex(float(_lse(logp[B]))))
