@@ -181,7 +181,7 @@ def test_baoab_configurational_temperature_on_the_double_well():
     r = a.mean() / b.mean()
     assert t_conf == pytest.approx(r, rel=1e-12)
     se = math.sqrt(np.var(a - r * b) / a.size) / b.mean()
-    assert abs(t_conf - kT) < 4 * se + 0.01 * kT, (t_conf, se)  # + BAOAB's O(dt²) bias allowance
+    assert abs(t_conf - kT) < 4 * se, (t_conf, se)
     assert se < 0.05 * kT
 
 
