@@ -239,6 +239,10 @@ def test_from_records_reads_landscape_results_and_database_style_records():
         KineticNetwork.from_records(rows, [SimpleNamespace(energy=1.0, minimum1=42, minimum2=99)])
     with pytest.raises(LandscapeError, match="both minima"):
         KineticNetwork.from_records(rows, [SimpleNamespace(energy=1.0, minimum1=42, minimum2=None)])
+    open_end = [SimpleNamespace(id=1, energy=1.0, minimum1_id=42, minimum2_id=10),
+                SimpleNamespace(id=2, energy=1.5, minimum1_id=42, minimum2_id=None)]
+    net = KineticNetwork.from_records(iter(rows), iter(open_end), skip_unconnected=True)
+    assert net.ts_minima.tolist() == [[1, 0]] and net.ts_ids.tolist() == [1]
 
 
 def test_inconsistent_arrays_are_refused_with_a_reason():
@@ -254,3 +258,23 @@ def test_inconsistent_arrays_are_refused_with_a_reason():
         KineticNetwork.from_arrays([0.0, 1.0], [2.0], [[0, 1]], log_product_frequencies=[1.0])
     with pytest.raises(LandscapeError, match="no minima"):
         KineticNetwork.from_arrays([], [], np.zeros((0, 2)))
+
+
+def test_network_from_the_database_records(tmp_path):
+    pytest.importorskip("sqlalchemy")
+    from levinthal.network.database import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'net.db'}")
+    recs = [db.add_minimum("toy", np.array([float(k), 0.0]), e, log_product_frequencies=0.1 * k)[0]
+            for k, e in enumerate([0.0, 0.7, 0.4])]
+    db.add_transition_state("toy", np.array([0.5, 0.1]), 1.0, minimum1=recs[0], minimum2=recs[1])
+    db.add_transition_state("toy", np.array([1.5, 0.1]), 1.3, minimum1=recs[1], minimum2=recs[2])
+    db.add_transition_state("toy", np.array([9.0, 9.0]), 2.0)  # endpoints not yet known
+    net = KineticNetwork.from_records(db.minima("toy"), db.transition_states("toy"), skip_unconnected=True)
+    by_id = {r.id: k for k, r in enumerate(db.minima("toy"))}
+    assert net.dim == 2 and net.n_minima == 3 and net.n_transition_states == 2
+    pairs = {tuple(sorted(net.ids[p].tolist())) for p in net.ts_minima}
+    assert pairs == {tuple(sorted((recs[0].id, recs[1].id))), tuple(sorted((recs[1].id, recs[2].id)))}
+    assert net.energies[by_id[recs[1].id]] == 0.7
+    g = disconnectivity_graph(net, levels=[1.5, 1.1, 0.5])
+    assert g.merge_energy(by_id[recs[0].id], by_id[recs[2].id]) == 1.5

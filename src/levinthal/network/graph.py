@@ -173,15 +173,17 @@ class KineticNetwork:
 
     @classmethod
     def from_records(cls, minima: Sequence[Any], transition_states: Sequence[Any], *,
-                     dim: int | None = None) -> KineticNetwork:
+                     dim: int | None = None, skip_unconnected: bool = False) -> KineticNetwork:
         """From minimum and transition-state records (duck-typed).
 
         A minimum needs ``energy``; optional ``log_product_frequencies``, ``point_group_order``,
         ``n_zero_modes``, ``id`` (else its position in ``minima`` is its id) and ``x`` (gives
         ``dim`` when not passed). A transition state needs ``energy`` and the ids of its two
-        minima as ``minus``/``plus`` (:class:`~levinthal.landscape.results.TransitionState`) or
-        ``minimum1``/``minimum2``; optional ``log_product_frequencies``, ``point_group_order``,
-        ``id``. A transition state naming an unknown minimum, or none, is refused.
+        minima as ``minus``/``plus`` (:class:`~levinthal.landscape.results.TransitionState`),
+        ``minimum1_id``/``minimum2_id`` (the database's records) or ``minimum1``/``minimum2``;
+        optional ``log_product_frequencies``, ``point_group_order``, ``id``. A transition state
+        naming a minimum that is not among ``minima`` is refused; one whose minima are unknown
+        (None) too, unless ``skip_unconnected`` (then it is left out).
         """
         minima = list(minima)
         ids = [getattr(m, "id", None) for m in minima]
@@ -191,31 +193,42 @@ class KineticNetwork:
         index = {i: k for k, i in enumerate(ids)}
         if dim is None and minima and getattr(minima[0], "x", None) is not None:
             dim = int(np.asarray(minima[0].x).size)
-        ts_minima, ts_ids = [], []
+        kept, ts_minima, ts_ids = [], [], []
+        names = (("minus", "plus"), ("minimum1_id", "minimum2_id"), ("minimum1", "minimum2"))
         for k, t in enumerate(transition_states):
-            a = getattr(t, "minus", None) if hasattr(t, "minus") else getattr(t, "minimum1", None)
-            b = getattr(t, "plus", None) if hasattr(t, "plus") else getattr(t, "minimum2", None)
+            for first, second in names:
+                if hasattr(t, first):
+                    a, b = getattr(t, first, None), getattr(t, second, None)
+                    break
+            else:
+                raise LandscapeError(f"KineticNetwork.from_records: transition state {k} has none of "
+                                     "minus/plus, minimum1_id/minimum2_id, minimum1/minimum2")
             if a is None or b is None:
+                if skip_unconnected:
+                    continue
                 raise LandscapeError(f"KineticNetwork.from_records: transition state {k} does not name "
-                                     f"both minima it joins (got {a!r}, {b!r})")
+                                     f"both minima it joins (got {a!r}, {b!r}); pass skip_unconnected=True "
+                                     "to leave such states out")
             for v in (a, b):
                 if v not in index:
                     raise LandscapeError(f"KineticNetwork.from_records: transition state {k} joins minimum "
                                          f"id {v!r}, which is not among the minima")
+            kept.append(t)
             ts_minima.append((index[a], index[b]))
             ts_ids.append(getattr(t, "id", None) if getattr(t, "id", None) is not None else k)
-        transition_states = list(transition_states)
+        id_array = np.asarray(ids)
+        if id_array.dtype.kind not in "iu":
+            id_array = np.asarray(ids, dtype=object)
         return cls(
             energies=[float(m.energy) for m in minima],
             log_product_frequencies=[getattr(m, "log_product_frequencies", None) for m in minima],
             point_group_orders=[getattr(m, "point_group_order", None) for m in minima],
             n_zero_modes=[getattr(m, "n_zero_modes", None) for m in minima],
-            ids=np.asarray(ids) if all(isinstance(i, int) for i in ids) else np.asarray(ids, dtype=object),
-            ts_energies=[float(t.energy) for t in transition_states],
+            ids=id_array,
+            ts_energies=[float(t.energy) for t in kept],
             ts_minima=np.asarray(ts_minima, dtype=int).reshape(-1, 2),
-            ts_log_product_frequencies=[getattr(t, "log_product_frequencies", None)
-                                        for t in transition_states],
-            ts_point_group_orders=[getattr(t, "point_group_order", None) for t in transition_states],
+            ts_log_product_frequencies=[getattr(t, "log_product_frequencies", None) for t in kept],
+            ts_point_group_orders=[getattr(t, "point_group_order", None) for t in kept],
             ts_ids=np.asarray(ts_ids),
             dim=dim,
         )
