@@ -30,6 +30,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from levinthal.landscape import native_point
+
 __all__ = ["DEFAULT_ENERGY_TOL", "FoundMinimum", "InMemoryMinima", "MinimaSink", "same_structure"]
 
 DEFAULT_ENERGY_TOL = 1e-6
@@ -61,6 +63,8 @@ def same_structure(landscape: Any, a: np.ndarray, b: np.ndarray, energy_a: float
         return False
     symmetry = getattr(landscape, "symmetry", None)
     if symmetry is not None and hasattr(symmetry, "same"):
+        # Symmetries work on the landscape's own arrays (tensors for networks).
+        a, b = native_point(landscape, a), native_point(landscape, b)
         return bool(symmetry.same(a, b, distance_tol=distance_tol))
     return float(np.linalg.norm(np.asarray(a, dtype=float) - np.asarray(b, dtype=float))) <= distance_tol
 
