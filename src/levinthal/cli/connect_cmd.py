@@ -17,7 +17,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--minima", help="an .npz written by 'levinthal minimize --save' (key 'minima')")
     p.add_argument("--pair", type=int, nargs=2, metavar=("I", "J"), help="rows of --minima to connect")
     p.add_argument("--max-cycles", type=int, default=30, help="budget of NEB cycles (default 30)")
-    p.add_argument("--images", type=int, default=8, help="NEB images of a first attempt (default 8)")
+    p.add_argument("--images", type=int, default=6, help="NEB images of a first attempt (default 6)")
     p.add_argument("--rms-tol", type=float, default=1e-5,
                    help="RMS gradient of minima and transition states (default 1e-5)")
     p.add_argument("--no-profile", action="store_true",

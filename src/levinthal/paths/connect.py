@@ -57,11 +57,12 @@ hands its DNEB maxima to hybrid EF (Trygubenko & Wales 2004). A band that has no
 within the budget still offers its maxima for refinement, and a rough band offers several, so
 one cycle often adds several transition states.
 
-Measured on LJ38, Oh global minimum → lowest icosahedral minimum (``benchmarks/bench_connect_lj38.py``,
-seeds 0–5, ``record_profile=False``): 50 steps cost a median 13.6k energy+gradient calls + HVPs
-(12.6k–21.0k) in 5–13 cycles; 200 steps cost 106.6k in 33 cycles (seed 0), most of it in bands
-that never converge; 25 steps are cheaper on some seeds but need up to 31 cycles (median 18.4k,
-up to 38.7k). Müller–Brown A→B: 489 force calls with 50 steps, 694 with 200 (no profile)."""
+Measured on LJ38, Oh global minimum → lowest icosahedral minimum
+(``benchmarks/bench_connect_lj38.py``; seeds 0–5, 8 images, ``record_profile=False``; energy+gradient
+calls + HVPs): 50 steps a median 13.6k (12.6k–21.0k) in 5–13 cycles; 200 steps a median 50.2k
+(22.0k–106.6k, up to 33 cycles), most of it in bands that never converge; 75 steps a median
+12.8k (up to 22.6k); 35 steps 14.8k (up to 18.2k); 25 steps up to 31 cycles (median 18.4k, up to
+38.7k). Müller–Brown A→B (8 images): 489 force calls with 50 steps, 694 with 200 (no profile)."""
 
 
 @dataclass
@@ -177,7 +178,7 @@ def connect(
     x_b: Any,
     *,
     max_cycles: int = 30,
-    n_images: int = 8,
+    n_images: int = 6,
     max_attempts: int = 2,
     neb_options: dict[str, Any] | None = None,
     rms_tol: float = 1e-5,
@@ -202,7 +203,10 @@ def connect(
     max_cycles : int
         Budget of NEB cycles (default 30). When spent, ``converged=False`` and the partial graph.
     n_images : int
-        Movable NEB images of a first attempt (default 8; doubled on each retry of a pair).
+        Movable NEB images of a first attempt (default 6; doubled on each retry of a pair).
+        Measured on LJ38 GM → icosahedral (14 seeds, energy+gradient calls + HVPs): 6 images
+        median 10.5k, largest 33.6k; 8 images median 14.1k, largest 68.5k; 4 or 5 images need
+        up to 41 cycles (largest 56k): too few images miss the intermediate minima.
     max_attempts : int
         NEB attempts per pair of minima (default 2).
     neb_options : dict, optional
