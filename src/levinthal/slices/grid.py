@@ -171,7 +171,7 @@ def _affine_first_ok(landscape: Any) -> bool:
         return False
     if getattr(landscape, "mode", "eval") != "eval" or getattr(landscape, "allow_stochastic", False):
         return False
-    if not all(hasattr(landscape, a) for a in ("_chunks", "loss_fn", "unflatten")):
+    if not all(hasattr(landscape, a) for a in ("data_chunks", "loss_fn", "unflatten")):
         return False
     f = _first_affine_index(model)
     return f is not None and f < len(model) - 1
@@ -229,7 +229,7 @@ class _AffineFirst:
             self._tail.append((m, blocks, isinstance(m, torch.nn.Linear)))
         # Re-chunk the data so the k + 1 stored first-layer responses fit the budget.
         chunks = []
-        for a, b, w in landscape._chunks:
+        for a, b, w in landscape.data_chunks:
             n = int(a.shape[0])
             with torch.no_grad():
                 out1 = functional_call(first, self._first_params(x), (self._reshape(a[:1]),))
@@ -238,7 +238,7 @@ class _AffineFirst:
             for s in range(0, n, step):
                 chunks.append((a[s : s + step], b[s : s + step], w * min(step, n - s) / n))
         self._chunks = chunks
-        targets = landscape._chunks[0][1]
+        targets = landscape.data_chunks[0][1]
         self._lse = (landscape.loss_fn is torch.nn.functional.cross_entropy and targets.ndim == 1
                      and not targets.is_floating_point())
         self._Z = None if len(chunks) > 1 else self._responses(chunks[0][0])

@@ -601,6 +601,14 @@ class NetworkLandscape:
         """Their targets (class indices or regression values)."""
         return self._targets
 
+    @property
+    def data_chunks(self) -> tuple[tuple[torch.Tensor, torch.Tensor, float], ...]:
+        """The data as the energy evaluates it: ``(inputs, targets, weight)`` per chunk of at most
+        ``chunk_size`` samples (one chunk when ``chunk_size`` is None), tensors on the model's
+        device, weight = chunk size / ``n_samples`` so that E = Σ weight · mean loss of the chunk.
+        Read-only (a tuple of views); for evaluators that batch over the data themselves."""
+        return tuple(self._chunks)
+
     #: A parameter vector wants a longer L-BFGS memory and a step cap on the scale of the
     #: weights, not pele's 0.1 for atomic coordinates (measured on mlp-digits with L2 1e-3:
     #: memory 20 / step 1.0 converged in 243 iterations, memory 4 / step 0.1 in 622, and the
