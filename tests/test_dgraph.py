@@ -121,7 +121,7 @@ def test_plot_draws_every_segment_and_colours_minima(net, tmp_path):
     _, ax = plot_disconnectivity_graph(g, str(out), color_by=np.array(E), color_label="E", label_minima=True)
     assert out.stat().st_size > 1000
     collections = [c for c in ax.collections if isinstance(c, LineCollection)]
-    assert len(collections[0].get_segments()) == len(g.segments())
+    assert len(collections[0].get_segments()) == len(g.segments()) + 1  # and the root's trunk
     assert len(collections[1].get_segments()) == 6  # one coloured line per shown minimum
     with pytest.raises(ValueError, match="color_by"):
         plot_disconnectivity_graph(g, color_by=np.zeros(3))

@@ -38,11 +38,14 @@ def plot_disconnectivity_graph(
 
     plt = pyplot()
     if ax is None:
-        fig, ax = plt.subplots(figsize=(max(4.0, 0.12 * len(graph.shown) + 3.0), 5.0))
+        fig, ax = plt.subplots(figsize=(max(5.5, 0.12 * len(graph.shown) + 3.0), 5.0))
     else:
         fig = ax.figure
     segments = graph.segments()
-    ax.add_collection(LineCollection(segments, colors="k", linewidths=linewidth))
+    span = float(graph.levels[0] - graph.energies[graph.shown].min()) or 1.0
+    stubs = [((graph.nodes[r].x, graph.nodes[r].top), (graph.nodes[r].x, graph.nodes[r].top + 0.03 * span))
+             for r in graph.roots if not graph.nodes[r].is_leaf]  # a short trunk above each root
+    ax.add_collection(LineCollection(segments + stubs, colors="k", linewidths=linewidth))
     if color_by is not None:
         values = np.asarray(color_by, dtype=float)
         if values.shape != graph.energies.shape:
@@ -64,8 +67,8 @@ def plot_disconnectivity_graph(
             nd = graph.nodes[graph.leaf_of[int(i)]]
             ax.annotate(str(i if labels is None else labels[i]), (nd.x, nd.bottom),
                         textcoords="offset points", xytext=(0, -9), ha="center", fontsize=7)
-    xs = [p[0] for s in segments for p in s] or [0.0]
-    ys = [p[1] for s in segments for p in s] or [float(graph.energies[graph.shown].min())]
+    xs = [p[0] for s in segments + stubs for p in s] or [0.0]
+    ys = [p[1] for s in segments + stubs for p in s] or [float(graph.energies[graph.shown].min())]
     pad_y = 0.04 * (max(ys) - min(ys) or 1.0)
     ax.set_xlim(min(xs) - 1, max(xs) + 1)
     ax.set_ylim(min(ys) - 2 * pad_y, max(ys) + pad_y)
