@@ -102,6 +102,18 @@ def test_parallel_transition_states_add_and_self_loops_change_nothing():
     assert first_passage(more, 0, 1, kT).mfpt[0] == pytest.approx(1 / (k1 + k2), rel=1e-12)
 
 
+def test_occupations_need_no_dim_when_every_minimum_has_the_same_zero_modes():
+    kw = dict(log_product_frequencies=[0.4, -0.2, 0.1], ts_log_product_frequencies=[0.0, 0.3],
+              point_group_orders=[2, 1, 3])
+    args = ([0.0, 0.2, 0.5], [1.0, 1.4], [[0, 1], [1, 2]])
+    with_dim = KineticNetwork.from_arrays(*args, dim=6, **kw)
+    without = KineticNetwork.from_arrays(*args, **kw)
+    assert np.allclose(equilibrium_log_occupations(without, 0.3), equilibrium_log_occupations(with_dim, 0.3),
+                       rtol=0, atol=1e-14)
+    fp = first_passage(without, 0, 2, 0.3)
+    assert np.allclose(fp.committor_forward + fp.committor_backward, 1.0)
+
+
 def test_point_group_orders_enter_as_o_min_over_o_ts():
     a = KineticNetwork.from_arrays([0.0, 0.0], [1.0], [[0, 1]], log_product_frequencies=[0.0, 0.0],
                                    ts_log_product_frequencies=[0.0], point_group_orders=[6, 2],

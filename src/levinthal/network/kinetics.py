@@ -159,11 +159,19 @@ def equilibrium_log_occupations(net: KineticNetwork, temperature: float, *,
 
     Harmonic superposition (see :mod:`levinthal.network.thermo`): p_i ∝ (kT)^κ_i e^{−E_i/kT} /
     (o_i ∏ω^i); with ``prefactors="unit"``, p_i ∝ e^{−E_i/kT}. These satisfy detailed balance
-    p_i k_ij = p_j k_ji with :func:`htst_log_rates` whenever all κ_i are equal.
+    p_i k_ij = p_j k_ji with :func:`htst_log_rates` whenever all κ_i are equal. When ``dim`` is
+    unknown but every minimum has the same number of zero modes, κ is common and (kT)^κ cancels,
+    so the occupations need no ``dim``.
     """
     kT = _check_temperature(temperature)
     if prefactors == "unit":
         lz = -net.energies / kT
+    elif net.dim is None and np.all(net.n_zero_modes == net.n_zero_modes[0]):
+        bad = np.flatnonzero(~np.isfinite(net.log_product_frequencies))
+        if bad.size:
+            raise LandscapeError(f"equilibrium_log_occupations: log_product_frequencies missing for minima "
+                                 f"{bad.tolist()[:10]}; compute Hessians or pass prefactors='unit'")
+        lz = -np.log(net.point_group_orders) - net.energies / kT - 0.5 * net.log_product_frequencies
     else:
         from levinthal.network.thermo import log_partition_functions
 
