@@ -42,6 +42,14 @@ def _morse(m, seed=0):
     return MorseCluster(int(m["n"]), rho=float(m["rho"] or 6.0))
 
 
+@register(r"bln46", "bln46",
+          "BLN 46-bead off-lattice protein (Honeycutt & Thirumalai 1990; GMIN's parameters), reduced units")
+def _bln46(m, seed=0):
+    from levinthal.systems.proteins import BLNProtein
+
+    return BLNProtein()
+
+
 @register(r"mlp-digits", "mlp-digits",
           "MLP (64-32-10, tanh) on scikit-learn's 8x8 digits, cross-entropy, full batch")
 def _mlp_digits(m, seed=0, **options):
