@@ -47,7 +47,9 @@ Measured (shared 2-core machine, OMP_NUM_THREADS=1, pele 0.1.2; seeds 0–7;
 Every transition state on every reported path passed the check (index 1 after the 6 zero
 modes). Highest barrier on the reported path: levinthal 5.76–5.87 ε (the path is the minimax
 one of the graph found, not the lowest known LJ38 path), pele 5.05–7.42 ε (pele reports its
-fewest-edges path). Before this benchmark connect ran 200-step bands with 8 images: a median
+fewest-edges path). levinthal runs with ``record_profile=False``: integrating the
+steepest-descent path of every TS for a profile (the default) costs 149k–188k calls in all
+(seeds 0–2). Before this benchmark connect ran 200-step bands with 8 images: a median
 50.2k, up to 106.6k (seeds 0–5). pele's counts change by ~0.1 % between identical runs (its
 seeding does not fix everything). Wall times on this loaded machine vary by ±50 %.
 
