@@ -11,9 +11,11 @@ the landscape-and-flux picture (Wang, Xu & Wang, PNAS 105, 12271 (2008)):
   rectangular grid (:func:`stationary_density`), the quasi-potential U = −ln P_ss, and the
   decomposition f = −D∇U + J_ss/P_ss into a gradient part and the probability-flux part
   that no potential explains (zero for gradient systems);
-* the curl ∂f_y/∂x − ∂f_x/∂y of a 2-D drift (zero everywhere iff f is locally a gradient);
+* the curl ∂f_y/∂x − ∂f_x/∂y of a 2-D drift (zero everywhere iff f is locally a gradient),
+  and :func:`gradient_test` over a grid;
 * fixed points by root finding from a grid, classified by the Jacobian's eigenvalues;
-* Euler–Maruyama trajectories.
+* Euler–Maruyama trajectories (:func:`simulate`) and first-passage times
+  (:func:`first_passage_times`) for noise-induced switching.
 
 :class:`ToggleSwitch` is the two-gene mutual-repression circuit with self-activation of
 Huang, Guo, May & Enver, Dev. Biol. 305, 695 (2007) (bipotent progenitor cells; the gene
@@ -46,15 +48,19 @@ from levinthal.landscape import LandscapeError, ShapeError
 
 __all__ = [
     "DynamicalSystem",
+    "FirstPassage",
     "FixedPoint",
     "GradientDrift",
+    "GradientTest",
     "Grid2D",
     "QuasiPotentialLandscape",
     "SaddleNode",
     "StationaryDensity",
     "ToggleSwitch",
     "curl",
+    "first_passage_times",
     "fixed_points",
+    "gradient_test",
     "quasi_potential_landscape",
     "simulate",
     "stationary_density",
@@ -334,6 +340,36 @@ def curl(system: Any, x: Any) -> np.ndarray:
         raise ShapeError(f"{system.name}: the scalar curl needs a 2-D system, got dim {system.dim}")
     J = np.asarray(system.jacobian(x))
     return J[..., 1, 0] - J[..., 0, 1]
+
+
+@dataclass(frozen=True)
+class GradientTest:
+    """How far a 2-D drift is from a gradient field on a grid (:func:`gradient_test`).
+
+    ``max_curl``: max |∂f_y/∂x − ∂f_x/∂y| over the cell centres; ``scale``: max Frobenius norm
+    of the Jacobian there; ``relative`` = max_curl / scale; ``is_gradient``: relative ≤ rtol.
+    """
+
+    max_curl: float
+    scale: float
+    relative: float
+    is_gradient: bool
+
+
+def gradient_test(system: Any, grid: Grid2D, *, rtol: float = 1e-10) -> GradientTest:
+    """Is the 2-D drift of ``system`` a gradient field on the box of ``grid``?
+
+    Evaluates the analytic curl (:func:`curl`) at every cell centre. On a rectangle (simply
+    connected) a drift with zero curl is −∇V for some V, so the Fokker–Planck flux of additive
+    noise vanishes and P_ss ∝ exp(−V/D) (Wang, Xu & Wang 2008).
+    """
+    pts = grid.points()
+    c = np.abs(curl(system, pts))
+    J = np.asarray(system.jacobian(pts))
+    scale = float(np.max(np.linalg.norm(J, axis=(-2, -1))))
+    mc = float(np.max(c))
+    rel = mc / scale if scale > 0 else 0.0
+    return GradientTest(max_curl=mc, scale=scale, relative=rel, is_gradient=bool(rel <= rtol))
 
 
 # -----------------------------------------------------------------------------------------
@@ -663,3 +699,60 @@ def simulate(system: Any, x0: Any, noise: float, dt: float, steps: int, rng: np.
             out.append(X.copy())
     traj = np.stack(out)
     return traj[:, 0] if single else traj
+
+
+@dataclass(frozen=True)
+class FirstPassage:
+    """First-passage times of :func:`first_passage_times`.
+
+    ``times`` (n_walkers,): time of the first recorded step inside the target (``inf`` for
+    walkers that had not arrived after ``max_steps``); ``arrived``: their count; ``mean``:
+    mean over arrived walkers (a lower bound on the MFPT when some did not arrive);
+    ``censored``: walkers still out when the run stopped.
+    """
+
+    times: np.ndarray
+    arrived: int
+    censored: int
+    mean: float
+
+
+def first_passage_times(system: Any, x0: Any, noise: float, dt: float, reached: Any,
+                        rng: np.random.Generator, *, n_walkers: int = 1, max_steps: int = 100_000,
+                        reflect_at_zero: bool = True) -> FirstPassage:
+    """Times for Euler–Maruyama walkers from ``x0`` to first enter the set ``reached``.
+
+    ``reached(X) -> bool mask`` takes the active walkers (m, dim). Walkers advance together
+    as in :func:`simulate` (same noise convention √(2D) dW) and drop out when they arrive;
+    arrival is checked after every step, so times are multiples of ``dt`` and excursions
+    between steps are missed (an O(√dt) bias in the hitting time). Used to measure
+    noise-induced switching times against D (Kramers 1940; Hänggi, Talkner & Borkovec,
+    Rev. Mod. Phys. 62, 251 (1990)).
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError("first_passage_times: rng must be a numpy.random.Generator, "
+                        f"got {type(rng).__name__}")
+    if not (dt > 0 and noise >= 0 and max_steps >= 1 and n_walkers >= 1):
+        raise ValueError(f"first_passage_times: need dt > 0, noise >= 0, max_steps >= 1, n_walkers >= 1; "
+                         f"got {dt}, {noise}, {max_steps}, {n_walkers}")
+    start = np.asarray(x0, dtype=np.float64)
+    if start.shape != (system.dim,):
+        raise ShapeError(f"{system.name}: x0 has shape {start.shape}, expected ({system.dim},)")
+    X = np.tile(start, (n_walkers, 1))
+    times = np.full(n_walkers, np.inf)
+    active = np.arange(n_walkers)
+    amp = np.sqrt(2.0 * noise * dt)
+    for step in range(1, max_steps + 1):
+        Xa = X[active]
+        Xa = Xa + np.asarray(system.drift(Xa)).reshape(Xa.shape) * dt + amp * rng.standard_normal(Xa.shape)
+        if reflect_at_zero:
+            Xa = np.abs(Xa)
+        X[active] = Xa
+        hit = np.asarray(reached(Xa), dtype=bool)
+        times[active[hit]] = step * dt
+        active = active[~hit]
+        if active.size == 0:
+            break
+    done = np.isfinite(times)
+    return FirstPassage(times=times, arrived=int(done.sum()), censored=int((~done).sum()),
+                        mean=float(times[done].mean()) if done.any() else float("inf"))
