@@ -10,8 +10,10 @@ reduced units: lengths in σ (the bond length), energies in ε (the B–B well d
         + 4 Σ_{j ≥ i + sep} [S12_ij (σ/r_ij)¹² + S6_ij (σ/r_ij)⁶].
 
 The 46-bead sequence ``B9 N3 (LB)4 N3 B9 N3 (LB)5 L`` with the parameters of the Wales
-group's GMIN/OPTIM (keyword ``P46``, the implementation behind Miller & Wales, J. Chem. Phys.
-111, 6610 (1999) and Neirotti, Calvo, Freeman & Doll, J. Chem. Phys. 112, 10340 (2000)):
+group's GMIN/OPTIM potential ``P46MERDIFF`` (read from its source; the frustrated 46-mer of
+Miller & Wales, J. Chem. Phys. 111, 6610 (1999); also studied by Neirotti, Calvo, Freeman &
+Doll, J. Chem. Phys. 112, 10340 (2000)), converted to reduced units (GMIN works in Å with
+σ = 3.4 Å and ε = 0.0100570):
 
 * bonds: k_r = 231.2 ε σ⁻² (GMIN's 20 ε Å⁻² with σ = 3.4 Å), r_e = σ;
 * angles: k_θ = 20 ε rad⁻², θ_e = 1.8326 rad (≈ 105°);
