@@ -137,11 +137,13 @@ class GrowResult:
     message: str = ""
     pairs: list[tuple[int, int, bool]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"attempts": self.attempts, "converged": self.converged, "new_minima": self.new_minima,
                 "new_transition_states": self.new_transition_states, "all_connected": self.all_connected,
-                "message": self.message, "pairs": [list(p) for p in self.pairs], "counts": self.counts}
+                "message": self.message, "pairs": [list(p) for p in self.pairs], "counts": self.counts,
+                "failures": self.failures}
 
 
 def _distance(landscape: Any, a: np.ndarray, b: np.ndarray) -> float:
@@ -211,10 +213,20 @@ def grow_network(db: Any, landscape: Any, *, run: Any = None, n_connections: int
             out.message = "every candidate pair has been tried"
             break
         a, b = minima[pair[0]], minima[pair[1]]
-        res = connect(landscape, native_point(landscape, a.x), native_point(landscape, b.x), rng=rng,
-                      **options)
-        stored = store_connect_result(db, landscape, res, run=run)
         tried.add(pair)
+        try:
+            res = connect(landscape, native_point(landscape, a.x), native_point(landscape, b.x), rng=rng,
+                          **options)
+            stored = store_connect_result(db, landscape, res, run=run)
+        except (LandscapeError, ValueError) as exc:
+            # A pair that cannot be connected (an endpoint that is no true minimum, identical
+            # structures ...) is recorded as tried and the next pair is taken.
+            out.attempts += 1
+            out.pairs.append((pair[0], pair[1], False))
+            out.failures.append(f"{pair[0]}->{pair[1]}: {exc}")
+            if run is not None:
+                db.save_checkpoint(run, {"tried": sorted(tried)})
+            continue
         out.attempts += 1
         out.converged += bool(res.converged)
         out.new_minima += stored.new_minima
