@@ -174,3 +174,19 @@ def test_bands_stopped_far_from_convergence_still_yield_the_true_saddles(mb):
     for (_, k), guess in zip(r.path[1::2], MB_TS, strict=True):
         np.testing.assert_allclose(np.asarray(r.transition_states[k].x), _stationary(mb, guess), atol=1e-5)
 
+
+
+def test_lj7_profile_without_descents_uses_each_segments_aligned_length():
+    # straight segments are measured in the TS's own frame (no alignment); they must agree with
+    # the symmetry-aware distance between the TS and the stored minimum on each side
+    lj = make_system("lj7")
+    qa, qb = _lj7_minima(lj)
+    r = connect(lj, qa.x, qb.x, rng=1, record_profile=False)
+    assert r.converged, r.message
+    p = r.profile
+    st = p["stationary_s"]
+    for n in range(1, len(r.path), 2):
+        x_ts = np.asarray(r.transition_states[r.path[n][1]].x)
+        before, after = r.minima[r.path[n - 1][1]][0], r.minima[r.path[n + 1][1]][0]
+        assert st[n] - st[n - 1] == pytest.approx(lj.symmetry.distance(before, x_ts, rng=0), rel=1e-3)
+        assert st[n + 1] - st[n] == pytest.approx(lj.symmetry.distance(x_ts, after, rng=0), rel=1e-3)

@@ -75,9 +75,10 @@ class ConnectResult(Result):
     ``path``: alternating list ``[("min", 0), ("ts", k), ("min", m), ..., ("min", 1)]`` from A
     to B (empty when not converged). ``profile``: dict with ``s`` (integrated path length) and
     ``energy`` along the whole pathway (steepest-descent paths of each TS concatenated when
-    ``record_profile``; otherwise straight segments through the stationary points, lengths from
-    the aligned distances), ``stationary_s``/``stationary_energy``/``stationary_kind`` for the
-    minima and transition states on the path, and ``points`` (``(m, dim)``) when recorded and the
+    ``record_profile``; otherwise straight segments through the stationary points, each as long
+    as the Euclidean distance from the TS to the minimum its descent reached, in the TS's frame),
+    ``stationary_s``/``stationary_energy``/``stationary_kind`` for the minima and transition
+    states on the path, and ``points`` (``(m, dim)``) when recorded and the
     landscape has no rigid-body symmetry (cluster segments each lie in their own frame).
     ``highest_barrier``: max TS energy on the path − E_A. ``cycles``: NEB cycles run.
     ``counts``: every evaluation, endpoint quenches, NEBs, refinements and descents included.
@@ -331,6 +332,10 @@ def connect(
                              "minimum on both sides (not used)")
                 continue
             ts.minus, ts.plus = ends_ts
+            # the descent ends in the TS's own frame: straight-segment lengths need no alignment
+            dpath["side_lengths"] = tuple(
+                float(np.linalg.norm(to_numpy(side.x).astype(np.float64).reshape(-1) - x_ts))
+                for side in (minus, plus))
             graph.ts.append(ts)
             graph.paths.append(dpath)
             new_ts += 1
@@ -463,9 +468,12 @@ def _profile(graph: _Graph, path: list[tuple[str, int]], recorded: bool) -> dict
             s_ts = float(s[int(np.argmax(e))])
             p_all.append(pts)
         else:
-            x_ts = to_numpy(t.x).astype(np.float64).reshape(-1)
-            d1 = graph.distance(graph.minima[m_from][0], x_ts)
-            d2 = graph.distance(x_ts, graph.minima[m_to][0])
+            if "side_lengths" in dp:
+                d1, d2 = dp["side_lengths"] if t.minus == m_from else dp["side_lengths"][::-1]
+            else:
+                x_ts = to_numpy(t.x).astype(np.float64).reshape(-1)
+                d1 = graph.distance(graph.minima[m_from][0], x_ts)
+                d2 = graph.distance(x_ts, graph.minima[m_to][0])
             s, e, s_ts = np.array([0.0, d1, d1 + d2]), np.array([e_from, t.energy, e_to]), d1
         if n == 1:
             st_s.append(offset)
