@@ -39,9 +39,9 @@ Measured (shared 2-core machine, OMP_NUM_THREADS=1, pele 0.1.2; seeds 0–7;
 ``benchmarks/results/connect_lj38*.txt``)::
 
     per connect             grad+HVP (median, range)   /OPTIM   wall (CPU) s   TS on path, all verified
-    levinthal (tol 1e-5)    10.6k  (8.4k–18.5k)        0.14     3.5 (1.6)      7–10
+    levinthal (tol 1e-5)    10.6k  (8.4k–18.5k)        0.14     1.8 (1.3)      7–10
       of which gradients     8.0k  (6.7k–13.1k); dense Hessians (index checks) 24–40
-    pele (its TS tol 1e-4)  103.7k (39.0k–150.6k)      1.35     9.4 (4.6)      6–13
+    pele (its TS tol 1e-4)  103.4k (38.8k–150.4k)      1.34     6.3 (4.8)      6–13
     pele (TS tol 1e-5)      58.3k  (35.2k–147.2k)      0.76     6.6 (2.7)      6–14
 
 Every transition state on every reported path passed the check (index 1 after the 6 zero
