@@ -11,7 +11,7 @@ from levinthal.report.atlas import LJ13_GLOBAL_MINIMUM, AtlasConfig, run_atlas
 def test_atlas_writes_a_side_by_side_report_with_measured_findings(tmp_path):
     cfg = AtlasConfig(cluster="lj13", cluster_starts=8, network_starts=2,
                       network_max_iterations=400, network_rms_tol=1e-5, bezier_steps=100,
-                      connect_cycles=5, quiet=True)
+                      connect_cycles=5, grow_connections=2, quiet=True)
     index = run_atlas(cfg, tmp_path)
     html = index.read_text()
     assert "Where the analogy holds and where it breaks" in html
@@ -32,5 +32,10 @@ def test_atlas_writes_a_side_by_side_report_with_measured_findings(tmp_path):
         # above the higher endpoint: the measured barrier is strictly positive
         assert barriers["connect"] > 0
     assert "bezier" in network["barriers"]
+    kin = cluster["kinetics"]  # the kinetic network stored in SQLite next to the report
+    assert (tmp_path / "atlas.db").exists() and kin["minima"] == len(cluster["distinct"])
+    if kin["transition_states"]:
+        assert kin["joined_to_global_minimum"] >= 2 and "dgraph" + "_figure" in kin
+        assert kin["rates"]["p_a"] * kin["rates"]["k_ab"] > 0
     kinds = {kind for kind, _ in data["findings"]}
     assert kinds <= {"holds", "breaks", "note"} and data["findings"]

@@ -37,6 +37,8 @@ class AtlasConfig:
     network_max_iterations: int = 4000
     bezier_steps: int = 300
     connect_cycles: int = 10
+    grow_connections: int = 8
+    kinetics_temperature: float = 0.1
     seed: int = 0
     quiet: bool = False
 
@@ -76,6 +78,8 @@ class SideResult:
     saddle_escapes: int = 0
     histories: list[dict[str, list[float]]] = field(default_factory=list, repr=False)
     reference_energy: float | None = None
+    kinetics: dict[str, Any] = field(default_factory=dict)
+    minima_points: list[tuple[Any, float]] = field(default_factory=list, repr=False)
 
 
 def _progress(items: Any, quiet: bool, desc: str) -> Any:
@@ -184,6 +188,7 @@ def survey_cluster(cfg: AtlasConfig) -> SideResult:
                  "same energy (1e-5) and aligned distance < 0.01 over rotations, inversion, "
                  "translations and permutations", 0.0)
     side.reference_energy = LJ13_GLOBAL_MINIMUM if cfg.cluster == "lj13" else None
+    side.minima_points = [(f.result.x, float(f.result.energy)) for f, _ in distinct]
     if len(distinct) >= 2:
         a, b = distinct[0][0].result.x, distinct[1][0].result.x
         b_aligned = align(a, b, rng=np.random.default_rng(0)).b_aligned
@@ -494,6 +499,34 @@ def write_report(cluster: SideResult, network: SideResult, cfg: AtlasConfig, out
         rep.figure(figs["interpolation"], "Energy on the straight line and on a trained quadratic "
                    "Bézier curve between the two lowest minima after symmetry alignment (network: "
                    "also the straight line without alignment)")
+    kin = cluster.kinetics
+    if kin:
+        rep.heading(f"{cluster.system}: the kinetic transition network")
+        text = (f"The {kin['minima']} distinct minima were stored in {kin['database']} with their "
+                f"Hessian data; {kin['connect_attempts']} connect runs ({kin['connect_converged']} joined "
+                f"their pair, {kin['gradient_calls']} gradients, {kin['hvps']} HVPs) found "
+                f"{kin['transition_states']} verified transition states, joining "
+                f"{kin['joined_to_global_minimum']} minima to the global minimum.")
+        if "funnels" in kin:
+            f0 = kin["funnels"]
+            r = kin["rates"]
+            text += (f" Monotonic sequences drain them into {len(f0)} funnel(s); "
+                     f"{kin['fraction_in_global_funnel']:.0%} reach the global minimum's. HTST at "
+                     f"kT = {r['temperature']:g}: k(global minimum → {r['to_energy']:.4f}) = "
+                     f"{r['k_ab']:.3g}, back {r['k_ba']:.3g}; equilibrium occupation {r['p_a']:.3g} vs "
+                     f"{r['p_b']:.3g}. Harmonic-superposition heat capacity peaks at kT = "
+                     f"{kin['heat_capacity_peak']['temperature']:.3g} "
+                     f"({kin['heat_capacity_peak']['cv']:.4g} k_B).")
+        rep.paragraph(text)
+        if "dgraph_figure" in kin:
+            rep.figure(out / kin["dgraph_figure"], "Disconnectivity graph (Becker & Karplus 1997) of the "
+                       "stored minima joined to the global minimum")
+            rep.figure(out / kin["heat_capacity_figure"], "Heat capacity from the harmonic superposition "
+                       "of the stored minima (zero modes removed, point-group orders included)")
+        rep.paragraph(f"{network.system}: its minima are compared by barriers along curves above; no "
+                      "transition-state network was built for it in this run (connect on the network's "
+                      f"{network.dim} parameters is left to 'levinthal explore {network.system} "
+                      "--method grow').", css="note")
     for side, key in ((cluster, "cluster_histories"), (network, "network_histories")):
         rep.heading(f"{side.system}: minima")
         rep.table(
@@ -517,11 +550,93 @@ def write_report(cluster: SideResult, network: SideResult, cfg: AtlasConfig, out
 def _side_json(side: SideResult) -> dict[str, Any]:
     d = asdict(side)
     d.pop("histories")
+    d.pop("minima_points")
     return d
 
 
+def kinetic_network(side: SideResult, cfg: AtlasConfig, out: Path) -> dict[str, Any]:
+    """Store the cluster's distinct minima (with Hessian data) in ``out/atlas.db`` (SQLite), join
+    them to the global minimum with up to ``cfg.grow_connections`` connect runs, and measure the
+    resulting network: disconnectivity graph, funnels, HTST rate constants between the global
+    minimum and the next funnel bottom (or the second-lowest minimum) at
+    ``cfg.kinetics_temperature``, and the harmonic-superposition heat capacity."""
+    from levinthal.network import (
+        Database,
+        database_network,
+        disconnectivity_graph,
+        funnels,
+        grow_network,
+        harmonic_superposition,
+        rate_constants,
+    )
+    from levinthal.network.grow import stationary_point_data
+    from levinthal.plots import pyplot
+    from levinthal.plots.dgraph import plot_disconnectivity_graph
+    from levinthal.systems import make_system
+
+    land = make_system(side.system, seed=cfg.seed)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with Database(out / "atlas.db") as db:
+        run = db.start_run(land, "atlas", {"starts": cfg.cluster_starts, "grow": cfg.grow_connections},
+                           seed=cfg.seed)
+        for x, e in side.minima_points:
+            d = stationary_point_data(land, x, "minimum")
+            db.add_minimum(land, x, e, landscape=land, run=run, source="atlas",
+                           log_product_frequencies=d["log_product_frequencies"],
+                           point_group_order=d["point_group_order"], n_zero_modes=d["n_zero_modes"])
+        grown = grow_network(db, land, run=run, n_connections=cfg.grow_connections, rng=cfg.seed,
+                             connect_options={"max_cycles": cfg.connect_cycles})
+        db.finish_run(run)
+        net = database_network(db, land)
+        url = db.safe_url
+    labels = net.components()
+    joined = np.flatnonzero(labels == labels[net.global_minimum])
+    sub = net.subnetwork(joined)
+    info: dict[str, Any] = {
+        "database": url, "minima": net.n_minima, "transition_states": net.n_transition_states,
+        "joined_to_global_minimum": len(joined), "connect_attempts": grown.attempts,
+        "connect_converged": grown.converged, "grow_message": grown.message,
+        "gradient_calls": grown.counts.get("gradient", 0), "hvps": grown.counts.get("hvp", 0),
+    }
+    if sub.n_minima >= 2 and sub.n_transition_states >= 1:
+        fun = funnels(sub)
+        info["funnels"] = [{"bottom_energy": float(sub.energies[b]), "size": int(n), "depth": float(dep)}
+                           for b, n, dep in zip(fun.bottoms, fun.sizes, fun.depths, strict=True)]
+        info["fraction_in_global_funnel"] = float(fun.fraction_global)
+        gm = sub.global_minimum
+        other = int(fun.bottoms[1]) if len(fun.bottoms) > 1 else int(np.argsort(sub.energies)[1])
+        T = cfg.kinetics_temperature
+        k = rate_constants(sub, [gm], [other], T)
+        info["rates"] = {"temperature": T, "from_energy": float(sub.energies[gm]),
+                         "to_energy": float(sub.energies[other]), "k_ab": k.k_nss_ab, "k_ba": k.k_nss_ba,
+                         "mfpt_ab": k.tau_ab, "p_a": k.p_a, "p_b": k.p_b}
+        temps = np.linspace(0.02, 0.5, 49)
+        th = harmonic_superposition(sub, temps)
+        j = int(np.argmax(th.heat_capacity))
+        info["heat_capacity_peak"] = {"temperature": float(temps[j]), "cv": float(th.heat_capacity[j])}
+        graph = disconnectivity_graph(sub, n_levels=20)
+        fig_path = out / "dgraph_cluster.png"
+        plot_disconnectivity_graph(graph, str(fig_path), title=f"{side.system}: {sub.n_minima} minima "
+                                   f"joined by {sub.n_transition_states} transition states")
+        info["dgraph_figure"] = fig_path.name
+        plt = pyplot()
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        ax.plot(temps, th.heat_capacity)
+        ax.set(xlabel="kT (ε)", ylabel="C_v / k_B", title=f"{side.system}: harmonic superposition")
+        fig.tight_layout()
+        fig.savefig(out / "heat_capacity_cluster.png", dpi=120)
+        plt.close(fig)
+        info["heat_capacity_figure"] = "heat_capacity_cluster.png"
+    info["seconds"] = time.perf_counter() - t0
+    return info
+
+
 def run_atlas(cfg: AtlasConfig, out: Path) -> Path:
-    """Survey both landscapes and write the report; returns the path of ``index.html``."""
+    """Survey both landscapes, build the cluster's kinetic network in ``out/atlas.db`` and write
+    the report; returns the path of ``index.html``."""
     cluster = survey_cluster(cfg)
+    if cfg.grow_connections > 0 and len(cluster.minima_points) >= 2:
+        cluster.kinetics = kinetic_network(cluster, cfg, Path(out))
     network = survey_network(cfg)
     return write_report(cluster, network, cfg, Path(out))
