@@ -63,3 +63,17 @@ def test_grow_joins_every_lj7_minimum_and_resumes(tmp_path, lj7_minima):
         assert t.log_product_frequencies == pytest.approx(np.log(np.sort(w)[1:]).sum(), rel=1e-10)
         assert t.minimum1_id is not None and t.minimum2_id is not None
     assert all(m.log_product_frequencies is not None for m in db.minima(L))
+
+
+def test_fill_hessian_data_completes_minima_stored_by_a_search(tmp_path, lj7_minima):
+    from levinthal.network.grow import fill_hessian_data
+
+    L, xs = lj7_minima
+    db = Database(tmp_path / "fill.db")
+    for x in xs:
+        db.add_minimum(L, x, L.energy(x), landscape=L)
+    assert fill_hessian_data(db, L) == 4 and fill_hessian_data(db, L) == 0
+    gm = db.minima(L)[0]
+    ref = stationary_point_data(L, xs[0], "minimum")
+    assert gm.hits == 1 and gm.point_group_order == 20
+    assert gm.log_product_frequencies == pytest.approx(ref["log_product_frequencies"], rel=1e-12)

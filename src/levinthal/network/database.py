@@ -595,8 +595,9 @@ class Database:
         x, energy = self._check_point(name, x, energy, landscape, "add_minimum")
         lpf = _optional_finite(log_product_frequencies, "log_product_frequencies", "add_minimum")
         pgo = _point_group_order(point_group_order, "add_minimum")
-        if int(n_zero_modes) < 0 or int(hits) < 1:
-            raise ValueError(f"Database.add_minimum: n_zero_modes must be >= 0 and hits >= 1, got "
+        if int(n_zero_modes) < 0 or int(hits) < 0:
+            # hits=0: add Hessian data to a stored minimum without counting a new visit.
+            raise ValueError(f"Database.add_minimum: n_zero_modes and hits must be >= 0, got "
                              f"{n_zero_modes}, {hits}")
         run_id = _run_id(run)
 

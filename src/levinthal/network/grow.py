@@ -32,8 +32,8 @@ import numpy as np
 from levinthal.landscape import LandscapeError, native_point
 from levinthal.network.graph import KineticNetwork
 
-__all__ = ["GrowResult", "StoredConnect", "database_network", "grow_network", "stationary_point_data",
-           "store_connect_result"]
+__all__ = ["GrowResult", "StoredConnect", "database_network", "fill_hessian_data", "grow_network",
+           "stationary_point_data", "store_connect_result"]
 
 DENSE_LIMIT = 3000
 """Largest ``dim`` for which Hessian data (a dense Hessian, ``dim`` HVPs) are computed."""
@@ -115,6 +115,22 @@ def store_connect_result(db: Any, landscape: Any, result: Any, *, run: Any = Non
         ts_ids.append(rec.id)
         new_ts += bool(new)
     return StoredConnect(ids, ts_ids, new_min, new_ts)
+
+
+def fill_hessian_data(db: Any, landscape: Any, *, max_energy: float | None = None) -> int:
+    """Compute and store the Hessian data of every stored minimum of ``landscape`` that lacks
+    them (minima stored by a global search have none); returns how many were filled. The
+    minimum's hit count is left unchanged."""
+    n = 0
+    for m in db.minima(landscape, max_energy=max_energy):
+        if m.log_product_frequencies is not None:
+            continue
+        d = stationary_point_data(landscape, m.x, "minimum")
+        db.add_minimum(landscape, m.x, m.energy, landscape=landscape, hits=0,
+                       log_product_frequencies=d["log_product_frequencies"],
+                       point_group_order=d["point_group_order"], n_zero_modes=d["n_zero_modes"])
+        n += 1
+    return n
 
 
 def database_network(db: Any, system: Any) -> KineticNetwork:
