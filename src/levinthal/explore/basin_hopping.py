@@ -207,7 +207,9 @@ def basin_hopping(
     sink : MinimaSink, optional
         Where every converged quench's minimum goes (default: a new
         :class:`~levinthal.explore.sink.InMemoryMinima` on this landscape). A sink holding a
-        basin-hopping checkpoint resumes it.
+        basin-hopping checkpoint resumes it: walkers, temperatures and step sizes then come
+        from the checkpoint (``x0``, ``temperature``, ``stepsize`` are ignored), so the call
+        must repeat the other settings of the interrupted run to reproduce it.
     checkpoint_every : int
         Save the state every this many steps (0: only at the end).
     target_energy : float, optional
@@ -250,6 +252,9 @@ def basin_hopping(
                          f"{CHECKPOINT_KIND!r}; use a fresh sink or the search that wrote it")
     if saved is not None:
         run = _Run.restore(saved, landscape, rng)
+        if n_walkers is not None and n_walkers != run.state.X.shape[0]:
+            raise ValueError(f"{landscape.name}: the checkpoint has {run.state.X.shape[0]} walkers, the call "
+                             f"asks for {n_walkers}; resume with the same settings or use a fresh sink")
         resumed_from: int | None = run.step
     else:
         X = _initial_points(landscape, x0, n_walkers, rng)
