@@ -135,3 +135,15 @@ def test_genetic_algorithm_resumes_bit_for_bit_after_a_kill(tmp_path):
     assert (resumed.quenches, resumed.counts, resumed.first_encounter) == (full.quenches, full.counts,
                                                                            full.first_encounter)
     assert [(m.energy, m.hits) for m in sink.minima] == [(m.energy, m.hits) for m in full_sink.minima]
+
+
+def test_a_stagnant_population_is_reseeded_with_fresh_quenched_points():
+    L = make_system("lj7")
+    sink = InMemoryMinima(L)
+    r = genetic_algorithm(L, population_size=4, n_offspring=3, n_generations=12, seed=0, sink=sink,
+                          restart_after=2)
+    # LJ7 reaches its global minimum (−16.505384) at once, so the lowest never improves afterwards
+    assert r.energy == pytest.approx(-16.505384, abs=1e-6)
+    assert r.restarts >= 3
+    assert r.quenches == 4 + 12 * 3 + 3 * r.restarts  # each restart quenches population_size − 1 points
+    assert sum(m.hits for m in sink.minima) == r.quenches

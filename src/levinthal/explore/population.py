@@ -15,6 +15,10 @@ moves between minima like basin-hopping but mixes building blocks of different s
 * Selection: parents and children pooled, duplicates removed (energy within ``energy_tol`` and
   the same geometry modulo the landscape's symmetry, :func:`~levinthal.explore.sink.same_structure`),
   the ``population_size`` lowest survive.
+* Optional re-seeding (``restart_after``): a population whose lowest energy has not improved
+  for that many generations keeps its best member and is refilled with fresh quenched random
+  points. (On LJ38, 10 seeds, 2500 quenches each, it found the global minimum no more often
+  than the plain GA: 6/10 either way.)
 
 Every child's minimum goes to the sink as it is found; the population, generation counter and
 the generator's state are checkpointed every ``checkpoint_every`` generations, and a sink
@@ -101,7 +105,8 @@ class PopulationResult(Result):
     ``x`` (dim,), ``energy``: lowest minimum found; ``population`` (P, dim) and
     ``population_energies`` (P,) the final population, lowest first; ``generations`` done;
     ``quenches`` all quenches (initial population included); ``first_encounter``: the quench
-    (1-based) that first reached ``energy``; ``history["lowest"]``, ``history["mean"]``: the
+    (1-based) that first reached ``energy``; ``restarts``: re-seedings of a stagnant
+    population (``restart_after``); ``history["lowest"]``, ``history["mean"]``: the
     population's lowest and mean energy per generation.
     """
 
@@ -115,6 +120,7 @@ class PopulationResult(Result):
     first_encounter_seconds: float | None = None
     resumed_from: int | None = None
     seconds: float = 0.0
+    restarts: int = 0
 
 
 def _is_cluster(landscape: Any) -> bool:
@@ -142,6 +148,7 @@ def genetic_algorithm(
     seed: int | np.random.Generator = 0,
     executor: Executor | None = None,
     minimize_options: dict | None = None,
+    restart_after: int | None = None,
     max_seconds: float | None = None,
     source: str = "genetic_algorithm",
     quiet: bool = True,
@@ -155,6 +162,10 @@ def genetic_algorithm(
     (population_size, dim), quenched first; default ``landscape.random_point``. Each
     generation makes ``n_offspring`` children, quenches them in one batch (or through
     ``executor``), stores them in ``sink`` and selects the next population.
+    ``restart_after``: if the population's lowest energy has not improved for this many
+    generations, every member but the lowest is replaced by a freshly quenched random point
+    (``landscape.random_point``), so a population trapped in one funnel is re-seeded; the
+    quenches count and go to the sink. None (default): never.
     ``converged``: target reached (with a target) or all generations run (without).
     """
     if population_size < 2 or n_offspring < 1 or n_generations < 0:
@@ -224,6 +235,19 @@ def genetic_algorithm(
         st.X, st.E = _select(landscape, np.concatenate([st.X, Xq[ok]]), np.concatenate([st.E, Eq[ok]]),
                              population_size, energy_tol, distance_tol)
         st.generation = g + 1
+        if st.history["lowest"] and st.E[0] >= st.history["lowest"][-1] - energy_tol:
+            st.stale += 1
+        else:
+            st.stale = 0
+        if restart_after is not None and st.stale >= restart_after:
+            fresh = np.stack([np.asarray(to_numpy(landscape.random_point(rng)), dtype=np.float64)
+                              for _ in range(population_size - 1)])
+            Xq, Eq, ok, calls = quench_many(landscape, fresh, options, executor)
+            st.record(Xq, Eq, ok, calls, sink, source, target_tol, st.elapsed + time.perf_counter() - t0)
+            st.X, st.E = _select(landscape, np.concatenate([st.X[:1], Xq[ok]]),
+                                 np.concatenate([st.E[:1], Eq[ok]]), population_size, energy_tol,
+                                 distance_tol)
+            st.stale, st.restarts = 0, st.restarts + 1
         st.history["lowest"].append(float(st.E[0]))
         st.history["mean"].append(float(st.E.mean()))
         if checkpoint_every and st.generation % checkpoint_every == 0:
@@ -241,7 +265,7 @@ def genetic_algorithm(
         counts=EvaluationCounts(gradient=st.gradient_calls), history=st.history, x=st.best_x,
         energy=st.best_e, population=st.X, population_energies=st.E, generations=st.generation,
         quenches=st.quenches, first_encounter=st.first_encounter, first_encounter_seconds=st.first_seconds,
-        resumed_from=resumed_from, seconds=st.elapsed,
+        resumed_from=resumed_from, seconds=st.elapsed, restarts=st.restarts,
     )
 
 
@@ -277,6 +301,8 @@ class _GAState:
     first_encounter: int | None = None
     first_seconds: float | None = None
     elapsed: float = 0.0
+    stale: int = 0
+    restarts: int = 0
     history: dict = field(default_factory=lambda: {"lowest": [], "mean": []})
 
     def record(self, Xq: np.ndarray, Eq: np.ndarray, ok: np.ndarray, calls: int, sink: MinimaSink,
@@ -298,7 +324,8 @@ class _GAState:
                 "gradient_calls": self.gradient_calls,
                 "best_x": None if self.best_x is None else self.best_x.copy(), "best_e": self.best_e,
                 "first_encounter": self.first_encounter, "first_seconds": self.first_seconds,
-                "elapsed": elapsed, "history": {k: list(v) for k, v in self.history.items()}}
+                "elapsed": elapsed, "stale": self.stale, "restarts": self.restarts,
+                "history": {k: list(v) for k, v in self.history.items()}}
 
     @classmethod
     def restore(cls, saved: dict, landscape: Any) -> _GAState:
@@ -310,4 +337,5 @@ class _GAState:
                    quenches=int(saved["quenches"]), gradient_calls=int(saved["gradient_calls"]),
                    best_x=saved["best_x"], best_e=float(saved["best_e"]),
                    first_encounter=saved["first_encounter"], first_seconds=saved["first_seconds"],
-                   elapsed=float(saved["elapsed"]), history={k: list(v) for k, v in saved["history"].items()})
+                   elapsed=float(saved["elapsed"]), stale=int(saved["stale"]),
+                   restarts=int(saved["restarts"]), history={k: list(v) for k, v in saved["history"].items()})
