@@ -39,6 +39,8 @@ class AtlasConfig:
     connect_cycles: int = 10
     grow_connections: int = 8
     kinetics_temperature: float = 0.1
+    studies: tuple[str, ...] = ("all",)
+    study_size: str = "small"
     seed: int = 0
     quiet: bool = False
 
@@ -444,8 +446,10 @@ def _figures(cluster: SideResult, network: SideResult, out: Path) -> dict[str, P
     return paths
 
 
-def write_report(cluster: SideResult, network: SideResult, cfg: AtlasConfig, out: Path) -> Path:
-    """Write ``index.html``, ``atlas.json`` and the PNG figures into ``out``."""
+def write_report(cluster: SideResult, network: SideResult, cfg: AtlasConfig, out: Path,
+                 studies: list[Any] | None = None) -> Path:
+    """Write ``index.html``, ``atlas.json`` and the PNG figures into ``out``; one section per
+    case-study result in ``studies``."""
     from levinthal.report.html import HtmlReport
 
     out.mkdir(parents=True, exist_ok=True)
@@ -537,12 +541,21 @@ def write_report(cluster: SideResult, network: SideResult, cfg: AtlasConfig, out
              for m in side.distinct],
         )
         rep.figure(figs[key], "convergence of every start")
+    if studies:
+        from levinthal.report.studies import add_study_section
+
+        rep.heading("Case studies", level=1)
+        rep.paragraph(f"{len(studies)} studies in their {cfg.study_size} configuration; each reports what it "
+                      "measured, also where that contradicts the claim it tests.", css="note")
+        for result in studies:
+            add_study_section(rep, result)
     rep.paragraph("Reproduce: levinthal atlas --seed "
                   f"{cfg.seed} --cluster-starts {cfg.cluster_starts} --network-starts "
                   f"{cfg.network_starts}", css="note")
     path = rep.write(out / "index.html")
     data = {"config": asdict(cfg), "cluster": _side_json(cluster), "network": _side_json(network),
-            "findings": analogy_findings(cluster, network)}
+            "findings": analogy_findings(cluster, network),
+            "studies": [r.as_dict() for r in studies or []]}
     (out / "atlas.json").write_text(json.dumps(data, indent=2, default=float))
     return path
 
@@ -639,4 +652,23 @@ def run_atlas(cfg: AtlasConfig, out: Path) -> Path:
     if cfg.grow_connections > 0 and len(cluster.minima_points) >= 2:
         cluster.kinetics = kinetic_network(cluster, cfg, Path(out))
     network = survey_network(cfg)
-    return write_report(cluster, network, cfg, Path(out))
+    studies = run_studies(cfg, Path(out))
+    return write_report(cluster, network, cfg, Path(out), studies=studies)
+
+
+def run_studies(cfg: AtlasConfig, out: Path) -> list[Any]:
+    """Run the case studies named in ``cfg.studies`` (``"all"``: every one) in ``cfg.study_size``
+    configuration, each writing its figures into ``out/studies/NAME``."""
+    from levinthal.studies import get_study, study_names
+
+    names = study_names() if "all" in cfg.studies else list(cfg.studies)
+    results = []
+    for name in _progress(names, cfg.quiet or not names, "case studies"):
+        study = get_study(name)
+        config = study.Config.small() if cfg.study_size == "small" else study.Config.full()
+        if hasattr(config, "seed"):
+            config.seed = cfg.seed
+        folder = out / "studies" / study.NAME
+        folder.mkdir(parents=True, exist_ok=True)
+        results.append(study.run(config, folder))
+    return results
