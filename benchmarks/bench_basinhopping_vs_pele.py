@@ -28,6 +28,27 @@ Quench settings are the same for all: RMS gradient 1e-5 (levinthal's default, as
 ``LJCluster``), memory 4, max step 0.1 σ per atom. The searches alternate seed by seed so
 they share the machine's load.
 
+Measured (2026-11-23, this 2-core machine shared with other jobs, load 1–2; single thread,
+``--seeds 10 --methods pele bh ga --max-quenches 2500 --max-seconds 40``, about 6 minutes;
+``benchmarks/results/basinhopping_vs_pele.{txt,json}``):
+
+=====  ======  =====  =================  ===============  =============================
+LJ38   search  found  median quenches*   median seconds*  median s, failures as ∞ (all)
+=====  ======  =====  =================  ===============  =============================
+       pele    6/10   1686               4.05             6.56
+       bh      4/10   1153               2.66             ∞
+       ga      6/10   488                0.77             1.98
+=====  ======  =====  =================  ===============  =============================
+
+(* over each search's own successes.) Ratios levinthal/pele: GA 0.29 in median quenches and
+0.19 in median seconds over successes, 0.56 and 0.30 over all ten seeds with failures as ∞;
+plain BH 0.68 / 0.66 over successes but fewer successes. LJ13: all 30 runs succeed; median
+8 (pele), 13 (bh), 8 (ga) quenches, 7, 9 and 3 ms. Per quench on LJ38, levinthal's plain BH
+takes 1.5 ms at low load (1.2 ms of it the compiled quench and step, 0.3 ms the sink's
+symmetry-aware duplicate check), pele about 2.5 ms with its SQLite database. The issue's
+target (median 0.5 s to the LJ38 global minimum) is NOT met: the GA's 0.77 s is the median
+of its successes only; over all seeds it is about 2 s.
+
 Run (pele lives in .bench-venv only)::
 
     .bench-venv/bin/python benchmarks/bench_basinhopping_vs_pele.py --seeds 10 \
