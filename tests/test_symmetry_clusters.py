@@ -315,3 +315,15 @@ def test_radial_lower_bound_never_exceeds_the_brute_force_distance(seed, n):
     rng = np.random.default_rng(seed)
     a, b = rng.normal(size=(n, 3)), rng.normal(size=(n, 3))
     assert radial_lower_bound(a.ravel(), b.ravel()) <= brute_force_distance(a, b) + 1e-12
+
+
+def test_same_decides_identical_structures_without_aligning(monkeypatch):
+    """A quench that revisits a stored minimum (same frame up to a translation) is recognised by
+    the centred distance alone; the costly alignment is not run."""
+    import levinthal.symmetry.clusters as sc
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=21)
+    monkeypatch.setattr(sc, "align", lambda *a, **k: (_ for _ in ()).throw(AssertionError("aligned")))
+    shifted = (x.reshape(-1, 3) + 2.5).ravel()
+    assert sc.same(x, shifted + 1e-5, energy_a=-1.0, energy_b=-1.0)
