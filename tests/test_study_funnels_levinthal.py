@@ -143,6 +143,8 @@ def test_lj13_network_funnel_fraction_matches_monotonic_sequences_followed_by_ha
     frac = float(np.mean(bottoms == gm))
     assert result.numbers["lj13_fraction_draining_to_gm"].value == pytest.approx(frac, abs=1e-12)
     assert result.numbers["lj13_funnels"].value == len(set(bottoms.tolist()))
+    low = np.argsort(net.energies, kind="stable")[1:11]
+    assert result.numbers["lj13_low_lying_fraction_to_gm"].value == pytest.approx(np.mean(bottoms[low] == gm))
 
 
 def test_result_structure_and_registry(result, tmp_path_factory):
