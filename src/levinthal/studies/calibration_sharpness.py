@@ -129,10 +129,10 @@ class Config:
 
     n_fit: int = 1000
     widths: tuple[int, ...] = (8, 32, 64)
-    lrs: tuple[float, ...] = (0.03, 0.1, 0.3)
+    lrs: tuple[float, ...] = (0.05, 0.2, 0.5)
     weight_decays: tuple[float, ...] = (0.0, 1e-3)
     batch_sizes: tuple[int, ...] = (32, 128)
-    epochs: tuple[int, ...] = (5, 30)
+    epochs: tuple[int, ...] = (10, 50, 150)
     n_settings: int = 12
     seeds: tuple[int, ...] = (0, 1, 2)
     n_bins: int = 15
