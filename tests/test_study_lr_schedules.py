@@ -44,35 +44,39 @@ def test_full_batch_constant_schedule_is_trains_gradient_descent():
 def test_end_point_sharpness_agrees_with_dense_hessian(result):
     cfg = study.Config.small()
     L = mlp_digits(seed=cfg.seeds[0], hidden=cfg.hidden, n_train=cfg.n_train)
+    d = result.data["by_lr0"][cfg.lr0s[0]]
     for kind in cfg.schedules:
-        x = result.data["finals"][(kind, cfg.seeds[0])]
+        x = d["finals"][(kind, cfg.seeds[0])]
         w = torch.linalg.eigvalsh(L.hessian(x)).numpy()
-        lam = result.data["per"][kind]["lambda_max"][0]
+        lam = d["per"][kind]["lambda_max"][0]
         assert lam == pytest.approx(w[-1], rel=1e-4)
         # Hutch++ with m products spends m/3 Hutchinson probes on the residual H − H_k, whose
         # standard error is at most sqrt(2 / (m/3)) ‖H‖_F (Meyer et al. 2021); allow 4 of them.
-        tr = result.data["per"][kind]["trace"][0]
+        tr = d["per"][kind]["trace"][0]
         bound = 4.0 * np.sqrt(6.0 / cfg.trace_matvec) * np.sqrt((w**2).sum())
         assert abs(tr - w.sum()) <= bound
-        assert L.energy(x) == pytest.approx(result.data["per"][kind]["train_loss"][0], rel=1e-12)
+        assert L.energy(x) == pytest.approx(d["per"][kind]["train_loss"][0], rel=1e-12)
 
 
 def test_runs_share_batches_so_schedules_agree_until_they_diverge(result):
     cfg = study.Config.small()
     # Until the first milestone the step schedule equals the constant one: identical losses.
     k = round(cfg.milestones[0] * cfg.steps)
+    d = result.data["by_lr0"][cfg.lr0s[0]]
     for seed in cfg.seeds:
-        a = result.data["curves"][("constant", seed)][:k]
-        b = result.data["curves"][("step", seed)][:k]
+        a = d["curves"][("constant", seed)][:k]
+        b = d["curves"][("step", seed)][:k]
         np.testing.assert_allclose(a, b, rtol=0, atol=0)
 
 
 def test_structure(result):
     assert {k for k, _ in result.verdicts} <= {"holds", "breaks", "note"}
-    for kind in study.Config.small().schedules:
-        for q in ("train_loss", "test_accuracy", "lambda_max", "trace", "adaptive_sharpness"):
-            m = result.numbers[f"{q}[{kind}]"]
+    cfg = study.Config.small()
+    tag = f"η₀={cfg.lr0s[0]:g}"
+    for kind in cfg.schedules:
+        for q in study.QUANTITIES:
+            m = result.numbers[f"{q}[{kind}, {tag}]"]
             assert math.isfinite(m.value) and m.low is not None
-        assert result.numbers[f"aligned_barrier[{kind}, between seeds]"].value >= 0
-    assert 0 <= result.numbers["fraction same basin (schedules, same seed)"].value <= 1
+        assert result.numbers[f"aligned_barrier[{kind}, between seeds, {tag}]"].value >= 0
+    assert 0 <= result.numbers[f"fraction same basin (schedules, same seed, {tag})"].value <= 1
     assert result.reading

@@ -42,6 +42,7 @@ NAME = "lr_schedules"
 TITLE = "Learning-rate schedules: cosine annealing vs step decay vs constant at equal budgets"
 
 SCHEDULES = ("constant", "step", "cosine")
+QUANTITIES = ("train_loss", "test_accuracy", "lambda_max", "trace", "adaptive_sharpness")
 
 Schedule = Callable[[int], float]
 
@@ -109,7 +110,7 @@ class Config:
     """``hidden``: MLP widths on 8×8 digits (:func:`~levinthal.systems.networks.presets.mlp_digits`);
     ``n_train``: training images (None: all 1,438); ``seeds``: initialisations (and minibatch
     sequences) — every schedule runs from each; ``steps``: the common budget of updates;
-    ``lr0``: the initial step size of every schedule; ``rho``: radius of the adaptive
+    ``lr0s``: initial step sizes, each run by every schedule; ``rho``: radius of the adaptive
     worst-case sharpness (relative to |x_i|); ``trace_matvec``: Hutch++ products;
     ``barrier_points``: points on each linear path."""
 
@@ -118,7 +119,7 @@ class Config:
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5)
     steps: int = 2000
     batch_size: int = 32
-    lr0: float = 0.2
+    lr0s: tuple[float, ...] = (0.2, 1.0)
     milestones: tuple[float, ...] = (0.5, 0.75)
     factor: float = 0.1
     rho: float = 0.05
@@ -130,7 +131,7 @@ class Config:
 
     @classmethod
     def small(cls) -> Config:
-        return cls(hidden=(6,), n_train=150, seeds=(0, 1), steps=80, batch_size=20, lr0=0.2,
+        return cls(hidden=(6,), n_train=150, seeds=(0, 1), steps=80, batch_size=20, lr0s=(0.2,),
                    trace_matvec=99, barrier_points=9)
 
     @classmethod
@@ -153,10 +154,34 @@ def _decide(diff: Measurement, what: str, better: str, worse: str) -> tuple[str,
 
 
 def run(config: Config | None = None, out: Path | None = None) -> StudyResult:
-    """Train every schedule from every seed, measure sharpness, accuracy and barriers."""
+    """Train every schedule from every seed at every η₀, measure sharpness, accuracy and barriers."""
     cfg = config or Config.full()
     t0 = time.perf_counter()
     res = StudyResult(NAME, TITLE, cfg)
+    res.data["by_lr0"] = {}
+    readings = []
+    for lr0 in cfg.lr0s:
+        res.data["by_lr0"][lr0] = _at_rate(cfg, float(lr0), res)
+        d = res.data["by_lr0"][lr0]
+        readings.append(
+            f"at η₀ = {lr0:g} the paired cosine − step difference in λmax is "
+            f"{_text(res, f'lambda_max[cosine - step, η₀={lr0:g}]')} with train loss difference "
+            f"{_text(res, f'train_loss[cosine - step, η₀={lr0:g}]')}, and {d['frac_sched']:.0%} of schedule "
+            f"pairs / {d['frac_seed']:.0%} of seed pairs share a basin")
+    res.reading = (
+        f"At an equal budget of {cfg.steps} SGD steps from the same initial points and minibatches: "
+        + "; ".join(readings) + ". Sharpness of a cross-entropy minimum falls with the training loss, "
+        "so a schedule that ends at a lower loss also reads flatter; compare the train-loss differences "
+        "before reading a sharpness difference as a property of the schedule.")
+    if out is not None:
+        res.figures += _figures(res, cfg, Path(out))
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+def _at_rate(cfg: Config, lr0: float, res: StudyResult) -> dict[str, Any]:
+    """Every schedule from every seed at initial step size ``lr0``; fills ``res`` (keys tagged η₀)."""
+    tag = f"η₀={lr0:g}"
     rng_master = np.random.default_rng(cfg.seed)
     batch_seeds = rng_master.integers(0, 2**31, size=len(cfg.seeds))
     per: dict[str, dict[str, list[float]]] = {s: {} for s in cfg.schedules}
@@ -168,7 +193,7 @@ def run(config: Config | None = None, out: Path | None = None) -> StudyResult:
         L = mlp_digits(seed=int(seed), hidden=cfg.hidden, n_train=cfg.n_train)
         x0 = L.initial_point()
         for kind in cfg.schedules:
-            sched = make_schedule(kind, cfg.lr0, cfg.steps, milestones=cfg.milestones, factor=cfg.factor)
+            sched = make_schedule(kind, lr0, cfg.steps, milestones=cfg.milestones, factor=cfg.factor)
             r = sgd_with_schedule(L, x0, sched, cfg.steps, batch_size=cfg.batch_size,
                                   rng=np.random.default_rng(int(batch_seeds[i])))
             finals[(kind, seed)] = r.x
@@ -176,7 +201,7 @@ def run(config: Config | None = None, out: Path | None = None) -> StudyResult:
             lrs[kind] = r.lrs
             m = per[kind]
             if not r.converged:
-                for key in ("train_loss", "test_accuracy", "lambda_max", "trace", "adaptive_sharpness"):
+                for key in QUANTITIES:
                     m.setdefault(key, []).append(math.nan)
                 continue
             m.setdefault("train_loss", []).append(L.energy(r.x))
@@ -194,90 +219,77 @@ def run(config: Config | None = None, out: Path | None = None) -> StudyResult:
         for key, vals in per[kind].items():
             meas = mean_interval(vals)
             meas.unit = units[key]
-            res.numbers[f"{key}[{kind}]"] = meas
+            res.numbers[f"{key}[{kind}, {tag}]"] = meas
 
     # Same basin? aligned barriers between schedules (same seed) and between seeds (same schedule).
     between_sched: dict[tuple[str, str], list[float]] = {}
     between_seeds: dict[str, list[float]] = {}
     pairs = [(a, b) for j, a in enumerate(cfg.schedules) for b in cfg.schedules[j + 1:]]
     for a, b in pairs:
-        vals = []
-        for seed in cfg.seeds:
-            ab = aligned_barrier(L, finals[(a, seed)], finals[(b, seed)], n_points=cfg.barrier_points,
-                                 held_out=False)
-            vals.append(ab.after.barrier)
+        vals = [aligned_barrier(L, finals[(a, seed)], finals[(b, seed)], n_points=cfg.barrier_points,
+                                held_out=False).after.barrier for seed in cfg.seeds]
         between_sched[(a, b)] = vals
         meas = mean_interval(vals)
         meas.unit = "nats"
-        res.numbers[f"aligned_barrier[{a}-{b}, same seed]"] = meas
+        res.numbers[f"aligned_barrier[{a}-{b}, same seed, {tag}]"] = meas
     for kind in cfg.schedules:
-        vals = []
-        for s1, s2 in zip(cfg.seeds[:-1], cfg.seeds[1:], strict=True):
-            ab = aligned_barrier(L, finals[(kind, s1)], finals[(kind, s2)],
-                                 n_points=cfg.barrier_points, held_out=False)
-            vals.append(ab.after.barrier)
+        vals = [aligned_barrier(L, finals[(kind, s1)], finals[(kind, s2)], n_points=cfg.barrier_points,
+                                held_out=False).after.barrier
+                for s1, s2 in zip(cfg.seeds[:-1], cfg.seeds[1:], strict=True)]
         between_seeds[kind] = vals
         meas = mean_interval(vals)
         meas.unit = "nats"
-        res.numbers[f"aligned_barrier[{kind}, between seeds]"] = meas
+        res.numbers[f"aligned_barrier[{kind}, between seeds, {tag}]"] = meas
 
     # Verdicts: the paired (same seed, same batches) differences cosine − step.
     if "cosine" in cfg.schedules and "step" in cfg.schedules:
         c, s = per["cosine"], per["step"]
+        d_loss = _paired_difference(c["train_loss"], s["train_loss"])
         d_lam = _paired_difference(c["lambda_max"], s["lambda_max"])
         d_tr = _paired_difference(c["trace"], s["trace"])
         d_ad = _paired_difference(c["adaptive_sharpness"], s["adaptive_sharpness"])
         d_acc = _paired_difference(s["test_accuracy"], c["test_accuracy"])
-        res.numbers["lambda_max[cosine] - lambda_max[step]"] = d_lam
-        res.numbers["trace[cosine] - trace[step]"] = d_tr
-        res.numbers["adaptive_sharpness[cosine] - [step]"] = d_ad
-        res.numbers["test_accuracy[step] - test_accuracy[cosine]"] = d_acc
-        res.add_verdict(*_decide(d_lam, "cosine ends flatter than step decay by λmax (paired difference)",
-                                 "cosine's minima are flatter", "cosine's minima are sharper"))
-        res.add_verdict(*_decide(d_tr, "cosine ends flatter than step decay by tr H (paired difference)",
-                                 "cosine's minima are flatter", "cosine's minima are sharper"))
-        res.add_verdict(*_decide(d_ad, "cosine ends flatter than step decay by adaptive worst-case sharpness",
-                                 "flatter also by the rescaling-invariant measure",
+        res.numbers[f"train_loss[cosine - step, {tag}]"] = d_loss
+        res.numbers[f"lambda_max[cosine - step, {tag}]"] = d_lam
+        res.numbers[f"trace[cosine - step, {tag}]"] = d_tr
+        res.numbers[f"adaptive_sharpness[cosine - step, {tag}]"] = d_ad
+        res.numbers[f"test_accuracy[step - cosine, {tag}]"] = d_acc
+        res.add_verdict(*_decide(d_lam, f"{tag}: cosine ends flatter than step decay by λmax (paired "
+                                 "difference)", "cosine's minima are flatter", "cosine's minima are sharper"))
+        res.add_verdict(*_decide(d_tr, f"{tag}: cosine ends flatter than step decay by tr H (paired "
+                                 "difference)", "cosine's minima are flatter", "cosine's minima are sharper"))
+        res.add_verdict(*_decide(d_ad, f"{tag}: cosine ends flatter than step decay by adaptive worst-case "
+                                 "sharpness", "flatter also by the rescaling-invariant measure",
                                  "sharper by the rescaling-invariant measure"))
-        res.add_verdict(*_decide(d_acc, "cosine generalises better than step decay (step − cosine test "
-                                 "accuracy)", "cosine's test accuracy is higher", "step decay's is higher"))
+        res.add_verdict(*_decide(d_acc, f"{tag}: cosine generalises better than step decay (step − cosine "
+                                 "test accuracy)", "cosine's test accuracy is higher",
+                                 "step decay's is higher"))
+        res.add_verdict("note", f"{tag}: training loss cosine − step = {d_loss.text(3)} nats (sharpness of a "
+                        "cross-entropy minimum falls with the loss)")
     if "constant" in cfg.schedules:
-        lam_c = res.numbers["lambda_max[constant]"]
-        res.add_verdict("note", f"constant η₀ = {cfg.lr0:g} ends at λmax {lam_c.text()}, against the GD "
-                        f"stability limit 2/η₀ = {2 / cfg.lr0:.3g}")
+        lam_c = res.numbers[f"lambda_max[constant, {tag}]"]
+        res.add_verdict("note", f"constant η₀ = {lr0:g} ends at λmax {lam_c.text()}, against the GD "
+                        f"stability limit 2/η₀ = {2 / lr0:.3g}")
     all_sched = [v for vals in between_sched.values() for v in vals]
     all_seed = [v for vals in between_seeds.values() for v in vals]
     frac_sched = float(np.mean(np.asarray(all_sched) < cfg.same_basin_tol)) if all_sched else math.nan
     frac_seed = float(np.mean(np.asarray(all_seed) < cfg.same_basin_tol)) if all_seed else math.nan
-    res.numbers["fraction same basin (schedules, same seed)"] = Measurement(
+    res.numbers[f"fraction same basin (schedules, same seed, {tag})"] = Measurement(
         frac_sched, note=f"aligned barrier < {cfg.same_basin_tol} nats; {len(all_sched)} pairs")
-    res.numbers["fraction same basin (seeds, same schedule)"] = Measurement(
+    res.numbers[f"fraction same basin (seeds, same schedule, {tag})"] = Measurement(
         frac_seed, note=f"aligned barrier < {cfg.same_basin_tol} nats; {len(all_seed)} pairs")
     res.add_verdict("holds" if frac_sched > 0.5 else "breaks",
-                    f"runs from one initial point and one batch sequence end in the same basin under "
+                    f"{tag}: runs from one initial point and one batch sequence end in the same basin under "
                     f"different schedules in {frac_sched:.0%} of pairs (aligned barrier < "
                     f"{cfg.same_basin_tol} nats)")
-    res.add_verdict("note", f"runs from different seeds with one schedule end in the same basin (after "
-                    f"alignment) in {frac_seed:.0%} of pairs")
+    res.add_verdict("note", f"{tag}: runs from different seeds with one schedule end in the same basin "
+                    f"(after alignment) in {frac_seed:.0%} of pairs")
 
     header = ["schedule", "train loss", "test acc", "λmax", "tr H", "adaptive sharpness"]
-    res.tables["end points (mean [95% CI] over seeds)"] = (header, [
-        [k] + [res.numbers[f"{q}[{k}]"].text(3) for q in
-               ("train_loss", "test_accuracy", "lambda_max", "trace", "adaptive_sharpness")]
-        for k in cfg.schedules])
-    res.reading = (
-        f"At an equal budget of {cfg.steps} SGD steps from the same initial points and minibatches, the "
-        f"paired cosine − step difference in λmax is {_text(res, 'lambda_max[cosine] - lambda_max[step]')} "
-        f"and in test accuracy (step − cosine) {_text(res, 'test_accuracy[step] - test_accuracy[cosine]')}. "
-        f"Whether the schedule picks a different basin is read from the aligned barriers: "
-        f"{frac_sched:.0%} of schedule pairs and {frac_seed:.0%} of seed pairs fall below "
-        f"{cfg.same_basin_tol} nats.")
-    res.data.update({"finals": finals, "curves": curves, "lrs": lrs, "per": per,
-                     "between_schedules": between_sched, "between_seeds": between_seeds})
-    if out is not None:
-        res.figures += _figures(res, cfg, Path(out))
-    res.seconds = time.perf_counter() - t0
-    return res
+    res.tables[f"end points at {tag} (mean [95% CI] over seeds)"] = (header, [
+        [k] + [res.numbers[f"{q}[{k}, {tag}]"].text(3) for q in QUANTITIES] for k in cfg.schedules])
+    return {"finals": finals, "curves": curves, "lrs": lrs, "per": per, "between_schedules": between_sched,
+            "between_seeds": between_seeds, "frac_sched": frac_sched, "frac_seed": frac_seed}
 
 
 def _text(res: StudyResult, key: str) -> str:
@@ -290,42 +302,50 @@ def _figures(res: StudyResult, cfg: Config, out: Path) -> list[tuple[Path, str]]
 
     out.mkdir(parents=True, exist_ok=True)
     figs = []
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))
     colors = {"constant": "tab:gray", "step": "tab:blue", "cosine": "tab:red"}
-    for kind in cfg.schedules:
-        a1.plot(res.data["lrs"][kind], color=colors.get(kind), label=kind)
-        for j, seed in enumerate(cfg.seeds):
-            c = res.data["curves"][(kind, seed)]
-            w = max(1, len(c) // 50)
-            sm = np.convolve(c, np.ones(w) / w, mode="valid")
-            a2.plot(sm, color=colors.get(kind), alpha=0.6, lw=0.8, label=kind if j == 0 else None)
-    a1.set_xlabel("step")
-    a1.set_ylabel("η(t)")
-    a1.legend()
-    a2.set_yscale("log")
-    a2.set_xlabel("step")
-    a2.set_ylabel("minibatch loss (running mean)")
-    a2.legend()
+    n = len(cfg.lr0s)
+    fig, axes = plt.subplots(n, 2, figsize=(9, 3.2 * n), squeeze=False)
+    for row, lr0 in zip(axes, cfg.lr0s, strict=True):
+        d = res.data["by_lr0"][lr0]
+        a1, a2 = row
+        for kind in cfg.schedules:
+            a1.plot(d["lrs"][kind], color=colors.get(kind), label=kind)
+            for j, seed in enumerate(cfg.seeds):
+                c = d["curves"][(kind, seed)]
+                w = max(1, len(c) // 50)
+                sm = np.convolve(c, np.ones(w) / w, mode="valid")
+                a2.plot(sm, color=colors.get(kind), alpha=0.6, lw=0.8, label=kind if j == 0 else None)
+        a1.set_xlabel("step")
+        a1.set_ylabel(f"η(t), η₀ = {lr0:g}")
+        a1.legend(fontsize=7)
+        a2.set_yscale("log")
+        a2.set_xlabel("step")
+        a2.set_ylabel("minibatch loss (running mean)")
+        a2.legend(fontsize=7)
     fig.tight_layout()
     p = out / "lr_schedules_curves.png"
-    fig.savefig(p, dpi=100)
+    fig.savefig(p, dpi=90)
     plt.close(fig)
-    figs.append((p, "Step-size schedules and minibatch losses (every seed)."))
+    figs.append((p, "Step-size schedules and minibatch losses (every seed), one row per η₀."))
 
-    fig, axes = plt.subplots(1, 4, figsize=(12, 3.2))
-    for ax, key in zip(axes, ("lambda_max", "trace", "adaptive_sharpness", "test_accuracy"), strict=True):
-        for i, kind in enumerate(cfg.schedules):
-            v = np.asarray(res.data["per"][kind][key])
-            ax.scatter(np.full(v.size, i) + np.linspace(-0.1, 0.1, v.size), v, color=colors.get(kind), s=14)
-            m = res.numbers[f"{key}[{kind}]"]
-            if m.low is not None:
-                ax.errorbar(i + 0.25, m.value, yerr=[[m.value - m.low], [m.high - m.value]], fmt="k_",
-                            capsize=3)
-        ax.set_xticks(range(len(cfg.schedules)), cfg.schedules)
-        ax.set_title(key)
+    fig, axes = plt.subplots(n, len(QUANTITIES), figsize=(15, 3.0 * n), squeeze=False)
+    for row, lr0 in zip(axes, cfg.lr0s, strict=True):
+        per = res.data["by_lr0"][lr0]["per"]
+        for ax, key in zip(row, QUANTITIES, strict=True):
+            for i, kind in enumerate(cfg.schedules):
+                v = np.asarray(per[kind][key])
+                jitter = np.linspace(-0.1, 0.1, v.size)
+                ax.scatter(np.full(v.size, i) + jitter, v, color=colors.get(kind), s=14)
+                m = res.numbers[f"{key}[{kind}, η₀={lr0:g}]"]
+                if m.low is not None:
+                    ax.errorbar(i + 0.25, m.value, yerr=[[m.value - m.low], [m.high - m.value]], fmt="k_",
+                                capsize=3)
+            ax.set_xticks(range(len(cfg.schedules)), cfg.schedules)
+            ax.set_title(f"{key} (η₀ = {lr0:g})", fontsize=9)
     fig.tight_layout()
     p = out / "lr_schedules_sharpness.png"
-    fig.savefig(p, dpi=100)
+    fig.savefig(p, dpi=90)
     plt.close(fig)
-    figs.append((p, "End-point sharpness and test accuracy per schedule (dots: seeds; bars: 95% CI)."))
+    figs.append((p, "End-point training loss, test accuracy and sharpness per schedule (dots: seeds; "
+                    "bars: 95% CI), one row per η₀."))
     return figs
