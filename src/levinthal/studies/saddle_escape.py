@@ -180,10 +180,11 @@ class _WeightDecay:
 def origin_saddle(L: Any, newton_steps: int = 30) -> tuple[torch.Tensor, torch.Tensor]:
     """The origin critical point of an MLP landscape: every parameter 0 except the output bias,
     set to its optimum by Newton's method on that block. Returns ``(x_s, output_bias_mask)``."""
-    sizes = [int(np.prod(s)) for s in L._shapes]
     x = torch.zeros(L.dim, dtype=L.dtype)
-    mask = torch.zeros(L.dim, dtype=torch.bool)
-    mask[L.dim - sizes[-1]:] = True
+    flag = torch.zeros(L.dim, dtype=L.dtype)
+    last = list(L.unflatten(flag))[-1]  # an MLP's parameters end with the output bias
+    L.unflatten(flag)[last].fill_(1.0)
+    mask = flag > 0
     idx = torch.nonzero(mask).flatten()
     for _ in range(newton_steps):
         _, g = L.energy_gradient(x)
