@@ -161,3 +161,25 @@ def test_count_zero_modes_refuses_non_finite_input():
     with pytest.raises(ValueError, match="finite"):
         study.count_zero_modes([1.0, np.nan])
     assert study.count_zero_modes([1e-12, 1.0, 2.0], 1e-8) == (1, pytest.approx(1e12))
+
+
+def test_predicted_zero_modes_from_activation_patterns():
+    # Every unit partially active: one rescaling mode each.
+    assert study.predicted_zero_modes([0.3, 0.5, 0.9], n_in=3, n_out=3) == 3
+    # A dead unit: its 3 + 1 incoming and 3 outgoing parameters are all flat.
+    assert study.predicted_zero_modes([0.3, 0.5, 0.0], n_in=3, n_out=3) == 2 + 7
+    # One always-active unit: rescaling plus a bias shift absorbed by the output bias.
+    assert study.predicted_zero_modes([0.3, 1.0], n_in=3, n_out=3) == 1 + 2
+    # Two always-active units: GL(2) on the factorisation (4) plus the bias shifts (2).
+    assert study.predicted_zero_modes([1.0, 1.0], n_in=3, n_out=3) == 2 * 7 - 2 * 4
+
+
+def test_size_scan_counts_match_the_activation_pattern(result, cfg):
+    rows = result.data["scaling"]
+    assert [r[0] for r in rows] == [*cfg.clusters, *(f"ReLU MLP h={h}" for h in cfg.widths)]
+    for name, _dim, naive, pattern, counted, gap, _e in rows:
+        assert counted == pattern, name
+        assert gap > 1e2, name
+        if name.startswith("lj"):
+            assert counted == naive == 6
+    assert result.numbers["size_scan_pattern_matches"].value == len(rows)

@@ -15,7 +15,11 @@ Rayleigh quotient ``tᵀ H t / ‖t‖² = 2λ`` for every unit — the zero mod
 the study checks. A tanh network has only discrete symmetries (hidden-unit permutations and
 sign flips ``(w_in, b, w_out) → −(w_in, b, w_out)``, Chen, Lu & Hecht-Nielsen 1993): no zero
 modes, but ``h! · 2^h`` copies of each minimum, which the study enumerates and evaluates —
-the analogue of a cluster's permutation–inversion isomers.
+the analogue of a cluster's permutation–inversion isomers. "One per unit" needs every unit to
+be active on part of the data: a dead unit adds ``n_in + 1 + n_out`` flat directions and a
+block of always-active (linear) units more than one each (:func:`predicted_zero_modes`), so a
+scan over widths compares the count with both predictions — even the number of zero modes of a
+network depends on its data, while every cluster minimum (LJ7, LJ13, LJ38) has six.
 
 The networks here are tiny MSE regressions on data from a *teacher* network of the same
 architecture (weights scaled up so that the units are genuinely nonlinear). The student,
@@ -28,7 +32,8 @@ largest zero) says how sharp that split is.
 by a finite sample. The same network (weight decay λ, so minima are isolated) is trained by
 L-BFGS in a crossed design: ``n_seeds`` initialisations × ``n_resamples`` bootstrap
 resamples of the training set (Efron 1979). At each minimum: the training loss (on its own
-resample), λmax and trace of the dense Hessian, and the linear barrier (Frankle et al. 2020)
+resample, without the penalty), λmax and trace of the dense Hessian of the regularised loss
+(so every eigenvalue includes +λ), and the linear barrier (Frankle et al. 2020)
 to a partner after weight matching (Ainsworth, Hayase & Srinivasa 2022) on the full training
 loss. A two-way random-effects ANOVA with one observation per cell splits the variance of each
 quantity into an init part, a data part and a residual (interaction) part (e.g. Searle, Casella
@@ -58,7 +63,7 @@ NAME = "analogy_breaks"
 TITLE = "Where the analogy breaks: zero modes, discrete symmetries and the data's share of the landscape"
 
 __all__ = ["NAME", "TITLE", "Config", "bootstrap_unique_fraction", "count_zero_modes",
-           "expected_unique_fraction", "flip_units", "pigeonhole_interval", "run",
+           "expected_unique_fraction", "flip_units", "pigeonhole_interval", "predicted_zero_modes", "run",
            "variance_components"]
 
 
@@ -69,7 +74,8 @@ class Config:
     Symmetry part: ``hidden`` units in ``[n_in, hidden, n_out]`` MSE regressions on ``n_points``
     Gaussian inputs labelled by a teacher of the same architecture (its default-initialised
     weights multiplied by ``teacher_scale``); the student starts at the teacher plus Gaussian
-    noise of ``student_noise``; ``l2`` is the weight decay that lifts the ReLU modes; eigenvalues
+    noise of ``student_noise``; ``widths`` and ``clusters`` (registry names) are the sizes at
+    which zero modes are counted again; ``l2`` is the weight decay that lifts the ReLU modes; eigenvalues
     with ``|λ| ≤ zero_rtol · max|λ|`` count as zero (1e-8: the ReLU rescaling eigenvalues sit at
     ≤ 1e-10 of the largest when the quench reaches rms ∇E ≤ 1e-10, the next ones at ≥ 1e-5).
 
@@ -88,14 +94,16 @@ class Config:
     student_noise: float = 0.05
     l2: float = 1e-3
     zero_rtol: float = 1e-8
+    widths: tuple[int, ...] = (2, 3, 4, 6, 8)
+    clusters: tuple[str, ...] = ("lj7", "lj13", "lj38")
     dataset: str = "digits"
     n_train: int = 400
     data_hidden: int = 10
     data_l2: float = 1e-3
     rms_tol: float = 1e-6
     max_iterations: int = 3000
-    n_seeds: int = 4
-    n_resamples: int = 6
+    n_seeds: int = 6
+    n_resamples: int = 8
     noise_levels: tuple[float, ...] = (0.0, 0.1, 0.2, 0.4)
     n_noise_draws: int = 4
     barrier_points: int = 17
@@ -105,13 +113,14 @@ class Config:
     @classmethod
     def small(cls) -> Config:
         """The test configuration: three hidden units, 2-D blobs, 3 × 3 design (seconds)."""
-        return cls(hidden=3, n_points=100, dataset="blobs", n_train=120, data_hidden=6, data_l2=1e-2,
+        return cls(hidden=3, n_points=100, widths=(2, 5), clusters=("lj7",), dataset="blobs", n_train=120,
+                   data_hidden=6, data_l2=1e-2,
                    rms_tol=1e-6, n_seeds=3, n_resamples=3, noise_levels=(0.0, 0.3), n_noise_draws=2,
                    barrier_points=9, n_bootstrap=500)
 
     @classmethod
     def full(cls) -> Config:
-        """The report configuration: four hidden units; digits, 4 seeds × 6 resamples, four noise levels."""
+        """The report configuration: four hidden units; digits, 6 seeds × 8 resamples, four noise levels."""
         return cls()
 
 
@@ -273,6 +282,66 @@ def _teacher_problem(cfg: Config, activation: str) -> tuple[Any, Any]:
     return L, L.initial_point()
 
 
+def predicted_zero_modes(active_fraction: Any, n_in: int, n_out: int) -> int:
+    """Zero modes of a one-hidden-layer ReLU MLP (with biases) at a minimum, from its activation pattern.
+
+    ``active_fraction``: shape ``(h,)``, the fraction of training inputs on which each hidden
+    unit is active. A unit active on part of the data has one rescaling mode (Dinh et al.
+    2017). A *dead* unit (active nowhere) leaves the loss independent of its ``n_in + 1``
+    incoming and ``n_out`` outgoing parameters. The ``m`` *always-active* units act as one linear
+    map: the loss sees only the product ``W_out W_in`` (rank ``r = min(m, n_in, n_out)``, a
+    manifold of dimension ``r (n_in + n_out − r)``) and a constant that the output bias absorbs,
+    so they carry ``m (n_in + n_out + 1) − r (n_in + n_out − r)`` flat directions (2 for m = 1:
+    the rescaling and a bias shift). Assumes no other accidental degeneracy.
+    """
+    a = np.asarray(active_fraction, dtype=float)
+    dead = int(np.sum(a == 0.0))
+    always = int(np.sum(a == 1.0))
+    partial = a.size - dead - always
+    r = min(always, n_in, n_out)
+    linear = always * (n_in + n_out + 1) - r * (n_in + n_out - r)
+    return partial + dead * (n_in + 1 + n_out) + linear
+
+
+def _active_fraction(L: Any, x: Any) -> np.ndarray:
+    """Fraction of the landscape's inputs on which each first-layer hidden unit is active (z > 0)."""
+    from levinthal.symmetry.networks import mlp_layout
+
+    layout = mlp_layout(L.model)
+    z = L.inputs @ layout.weight(x, 0).T
+    b = layout.bias(x, 0)
+    if b is not None:
+        z = z + b
+    return (z > 0).double().mean(0).cpu().numpy()
+
+
+def _zero_mode_scaling(cfg: Config) -> list[list[Any]]:
+    """Zero-mode counts against size: cluster minima (quenched from random points) and ReLU widths."""
+    import dataclasses
+
+    import torch
+
+    from levinthal.curvature import dense_hessian
+    from levinthal.minimize import minimize
+    from levinthal.systems.registry import make_system
+
+    rows: list[list[Any]] = []
+    rng = np.random.default_rng(cfg.seed + 5)
+    for name in cfg.clusters:
+        L = make_system(name)
+        res = minimize(L, L.random_point(rng), rms_tol=1e-10)
+        k, gap = count_zero_modes(np.linalg.eigvalsh(dense_hessian(L, res.x)), cfg.zero_rtol)
+        rows.append([name, L.dim, 6, 6, k, gap, float(res.energy)])
+    for h in cfg.widths:
+        L, x_t = _teacher_problem(dataclasses.replace(cfg, hidden=h), "relu")
+        x0 = x_t + cfg.student_noise * torch.tensor(rng.standard_normal(L.dim))
+        res = minimize(L, x0, rms_tol=1e-10, max_iterations=20000)
+        k, gap = count_zero_modes(np.linalg.eigvalsh(dense_hessian(L, res.x)), cfg.zero_rtol)
+        pattern = predicted_zero_modes(_active_fraction(L, res.x), cfg.n_in, cfg.n_out)
+        rows.append([f"ReLU MLP h={h}", L.dim, h, pattern, k, gap, float(res.energy)])
+    return rows
+
+
 def _network_zero_modes(cfg: Config, activation: str) -> dict[str, Any]:
     """Quench a student from the teacher + noise; dense spectrum; with ReLU also the L2 spectrum."""
     import torch
@@ -293,6 +362,7 @@ def _network_zero_modes(cfg: Config, activation: str) -> dict[str, Any]:
                            "gap": gap, "converged": bool(res.converged), "x": res.x}
     layout = mlp_layout(L.model)
     if activation == "relu":
+        out["pattern"] = predicted_zero_modes(_active_fraction(L, res.x), cfg.n_in, cfg.n_out)
         out["rayleigh"] = _rescaling_rayleigh(H, res.x, layout)
         LR = L2Regularized(L, cfg.l2)
         res2 = minimize(LR, res.x, rms_tol=1e-10, max_iterations=20000)
@@ -526,14 +596,26 @@ def run(config: Config | None = None, out: Path | None = None) -> StudyResult:
     sym = {"lj13": _lj13_zero_modes(cfg), "relu": _network_zero_modes(cfg, "relu"),
            "tanh": _network_zero_modes(cfg, "tanh")}
     lj, relu, tanh = sym["lj13"], sym["relu"], sym["tanh"]
+    scaling = _zero_mode_scaling(cfg)
+    result.tables["zero modes against size"] = (
+        ["system", "dim", "6 or h", "from activation pattern", "counted", "gap ratio", "energy / loss"],
+        [[n, d, p, q, k, f"{g:.2g}", f"{e:.6g}"] for n, d, p, q, k, g, e in scaling])
+    matches = sum(int(p == k) for _, _, p, _, k, _, _ in scaling)
+    pattern_matches = sum(int(q == k) for _, _, _, q, k, _, _ in scaling)
     num = result.numbers
+    num["size_scan_naive_matches"] = Measurement(
+        matches, reference=len(scaling), note="systems whose count equals 6 (clusters) or h (ReLU widths)")
+    num["size_scan_pattern_matches"] = Measurement(
+        pattern_matches, reference=len(scaling),
+        note="systems whose count equals the activation-pattern prediction (dead / always-active units)")
     num["lj13_energy"] = Measurement(lj["energy"], unit="ε", reference=-44.326801,
                                      note="Cambridge Cluster Database global minimum")
     num["lj13_zero_modes"] = Measurement(lj["zero_modes"], reference=6,
                                          note=f"gap ratio {lj['gap']:.3g}; 3 translations + 3 rotations")
     num["relu_zero_modes"] = Measurement(relu["zero_modes"], reference=cfg.hidden,
                                          note=f"dim {relu['dim']}, gap ratio {relu['gap']:.3g}, "
-                                              f"loss {relu['energy']:.3g}")
+                                              f"loss {relu['energy']:.3g}; activation-pattern "
+                                              f"prediction {relu['pattern']}")
     num["relu_rescaling_rayleigh_max"] = Measurement(float(np.max(np.abs(relu["rayleigh"]))), reference=0.0,
                                                      note="max over units of |tᵀHt|/‖t‖², no weight decay")
     num["relu_l2_zero_modes"] = Measurement(relu["l2_zero_modes"], reference=0,
@@ -607,6 +689,11 @@ def run(config: Config | None = None, out: Path | None = None) -> StudyResult:
                        f"A ReLU MLP with {cfg.hidden} hidden units has {relu['zero_modes']} zero eigenvalues "
                        f"(predicted {cfg.hidden}, one rescaling mode per unit): the count grows with width, "
                        "unlike a cluster's fixed six.")
+    result.add_verdict("holds" if pattern_matches == len(scaling) else "note",
+                       f"Over the size scan, {matches} of {len(scaling)} counts equal the naive prediction "
+                       f"(6 per cluster, h per ReLU width) and {pattern_matches} of {len(scaling)} the "
+                       "prediction from the activation pattern on the data: dead and always-active units add "
+                       "flat directions, so even the zero-mode count of a network depends on its data.")
     lo, hi = float(np.min(relu["l2_rayleigh"])), float(np.max(relu["l2_rayleigh"]))
     result.add_verdict("note",
                        f"Weight decay λ = {cfg.l2:g} leaves {relu['l2_zero_modes']} zero modes; the "
@@ -642,7 +729,7 @@ def run(config: Config | None = None, out: Path | None = None) -> StudyResult:
         f"A network's minima also move with its sample: {fd.value:.0%} of the variance of λmax comes "
         f"from bootstrap resamples of the data rather than from the initialisation, a component no "
         f"potential energy surface has.")
-    result.data = {"symmetry": sym, "runs": runs}
+    result.data = {"symmetry": sym, "runs": runs, "scaling": scaling}
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
