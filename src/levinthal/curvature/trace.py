@@ -246,7 +246,7 @@ def _xtrace_samples(sk: _RangeSketch, rank_rtol: float = 1e-10) -> tuple[np.ndar
         Ur = U[:, :r]
         Hr, Wr, Rr = Ur.T @ Hq @ Ur, Ur.T @ W, Ur.T @ R
         resid = d - 2 * (Rr * Wr).sum(0) + (Wr * (Hr @ Wr)).sum(0)
-        scale = (n - r) / np.maximum(om2 - (Wr * Wr).sum(0), np.finfo(float).tiny)
+        scale = _complement_scale(n - r, om2, om2 - (Wr * Wr).sum(0))
         return np.trace(Hr) + scale * resid, f"sketch of rank {r} < {k}: range captured, residual estimated"
     S = np.linalg.inv(R).T
     S /= np.linalg.norm(S, axis=0)
@@ -254,8 +254,16 @@ def _xtrace_samples(sk: _RangeSketch, rank_rtol: float = 1e-10) -> tuple[np.ndar
     Uv = W - c * S                                     # Q₍ᵢ₎ᵀ-part of ωᵢ in Q coordinates
     low = np.trace(Hq) - (S * (Hq @ S)).sum(0)
     resid = d - 2 * (R * Uv).sum(0) + (Uv * (Hq @ Uv)).sum(0)
-    scale = (n - k + 1) / np.maximum(om2 - (W * W).sum(0) + c**2, np.finfo(float).tiny)
+    scale = _complement_scale(n - k + 1, om2, om2 - (W * W).sum(0) + c**2)
     return low + scale * resid, ""
+
+
+def _complement_scale(m: int, om2: np.ndarray, comp2: np.ndarray) -> np.ndarray:
+    """m / ‖(I−QQᵀ)ω‖² per probe, or 0 where the probe has (numerically) no component outside
+    the captured range: it then carries no information about the complement, and its residual
+    term, itself rounding noise, is dropped instead of being divided by ~0."""
+    ok = comp2 > 1e-12 * om2
+    return np.where(ok, m / np.where(ok, comp2, 1.0), 0.0)
 
 
 def _estimate(samples: np.ndarray, n_matvec: int, method: str, converged: bool = True,
