@@ -374,3 +374,21 @@ def test_converged_band_force_is_below_tolerance_when_every_image_is_evaluated_a
             Z = np.asarray(land.symmetry.zero_modes(X[i]))
             F[i] -= Z.T @ (Z @ F[i])
     assert np.linalg.norm(F[1:-1], axis=1).max() / np.sqrt(land.dim) <= tol
+
+
+def test_fmax_criterion_bounds_every_atom_force_of_the_converged_band():
+    """ASE's convergence criterion (largest per-atom NEB force ≤ fmax) on an LJ7 band; a
+    non-atomic landscape is refused."""
+    L = make_system("lj7")
+    rng = np.random.default_rng(3)
+    found = {}
+    while len(found) < 2:
+        r = minimize(L, L.random_point(rng), rms_tol=1e-8)
+        found.setdefault(round(r.energy, 4), r.x)
+    a, b = (found[k] for k in sorted(found))
+    res = neb(L, a, b, n_images=5, fmax=0.05, refine=False)
+    assert res.converged, res.message
+    assert "max atom force below 0.05" in res.message
+    assert res.history["max_force"][-1] <= 0.05  # the per-atom measure the band stopped on
+    with pytest.raises(ValueError, match="per-atom"):
+        neb(make_system("muller-brown"), np.array([-0.56, 1.44]), np.array([0.62, 0.03]), fmax=0.05)

@@ -96,6 +96,7 @@ def neb(
     doubly_nudged: bool = False,
     optimizer: str = "lbfgs",
     rms_tol: float = 1e-3,
+    fmax: float | None = None,
     max_iterations: int = 1000,
     max_step: float = 0.1,
     memory: int = 10,
@@ -142,6 +143,11 @@ def neb(
     rms_tol : float
         Converged when every image's NEB force (perpendicular true force plus spring force,
         the climbing image's full inverted force) has ‖F_i‖/√dim below this (default 1e-3).
+    fmax : float, optional
+        ASE's criterion instead of ``rms_tol`` (atomic systems, ``dim`` a multiple of 3):
+        converged when the largest force on any atom of any image, ‖F_atom‖, is at most
+        ``fmax``. Looser than ``rms_tol = fmax/√dim`` by up to √(number of atoms); use it to
+        compare with ASE at its own tolerance.
     max_iterations : int
         Budget of band steps (each one evaluation of every movable image; default 1000). A
         band that has not converged within it is returned with ``converged=False``, a message,
@@ -183,7 +189,7 @@ def neb(
     if int(n_images) != n_images or n_images < 1:
         raise ValueError(f"neb: n_images must be a positive integer, got {n_images!r}")
     for name, value in (("spring", 1.0 if spring is None else spring), ("rms_tol", rms_tol),
-                        ("max_step", max_step)):
+                        ("max_step", max_step), ("fmax", 1.0 if fmax is None else fmax)):
         if not (value > 0 and math.isfinite(value)):
             raise ValueError(f"neb: {name} must be positive and finite, got {value!r}")
     if int(max_iterations) != max_iterations or max_iterations < 0:
@@ -270,6 +276,8 @@ def neb(
         spring = rise / distance**2 if rise > 0 else 1.0
     initial_length = float(path_length(X)[-1])
 
+    if fmax is not None and dim % 3:
+        raise ValueError(f"neb: fmax is a per-atom criterion; {lc.name} has dim {dim}, not a multiple of 3")
     relax_options = dict(spring=float(spring), doubly_nudged=doubly_nudged, optimizer=optimizer,
                          max_step=float(max_step), memory=int(memory), zero_modes=zero_modes,
                          batched=batched, dim=dim, max_length=RUNAWAY * initial_length)
@@ -279,6 +287,7 @@ def neb(
     if insert:
         while band.X.shape[0] - 2 < n_images:
             ok, stopped = _relax(lc, band, climbing=False, rms_tol=10 * rms_tol,
+                                 atom_tol=None if fmax is None else 10 * fmax,
                                  max_iterations=budget - band.iterations, **relax_options)
             if not ok:
                 break
@@ -288,10 +297,10 @@ def neb(
             band.E = np.insert(band.E, i + 1, e_new[0])
             band.G = np.insert(band.G, i + 1, g_new[0], axis=0)
         else:
-            converged, stopped = _relax(lc, band, climbing=climbing, rms_tol=rms_tol,
+            converged, stopped = _relax(lc, band, climbing=climbing, rms_tol=rms_tol, atom_tol=fmax,
                                         max_iterations=budget - band.iterations, **relax_options)
     else:
-        converged, stopped = _relax(lc, band, climbing=climbing, rms_tol=rms_tol,
+        converged, stopped = _relax(lc, band, climbing=climbing, rms_tol=rms_tol, atom_tol=fmax,
                                     max_iterations=budget, **relax_options)
 
     X, E = band.X, band.E
@@ -316,8 +325,9 @@ def neb(
         history={"max_force": list(band.history)},
     )
     if converged:
-        text = (f"band of {X.shape[0] - 2} images converged in {band.iterations} steps "
-                f"(max image force RMS below {rms_tol:g})")
+        criterion = (f"max image force RMS below {rms_tol:g}" if fmax is None
+                     else f"max atom force below {fmax:g}")
+        text = f"band of {X.shape[0] - 2} images converged in {band.iterations} steps ({criterion})"
     else:
         text = f"band did NOT converge: {stopped}"
     if refine and converged:
@@ -409,6 +419,7 @@ def _relax(
     rms_tol: float,
     max_iterations: int,
     spring: float,
+    atom_tol: float | None = None,
     doubly_nudged: bool,
     optimizer: str,
     max_step: float,
@@ -429,12 +440,17 @@ def _relax(
         F, _ = _forces(band, spring, climbing=hi, doubly_nudged=doubly_nudged, zero_modes=zero_modes)
         return F[1:-1]
 
+    def image_norms(F: np.ndarray) -> np.ndarray:
+        if atom_tol is not None:  # ASE's fmax: the largest per-atom force of each image
+            return np.linalg.norm(F.reshape(F.shape[0], -1, 3), axis=2).max(axis=1)
+        return np.linalg.norm(F, axis=1)
+
     def measure(F: np.ndarray) -> float:
-        return float(np.linalg.norm(F, axis=1).max())
+        return float(image_norms(F).max())
 
     F = force()
     fmax = measure(F)
-    tol = rms_tol * sqrt_dim
+    tol = rms_tol * sqrt_dim if atom_tol is None else float(atom_tol)
     s_list: list[np.ndarray] = []
     y_list: list[np.ndarray] = []
     gamma = None
@@ -477,7 +493,7 @@ def _relax(
             velocity = velocity + dt * F
             step = dt * velocity
         # Converged images sit still and are not re-evaluated (see FREEZE).
-        moving = np.linalg.norm(F, axis=1) > FREEZE * tol
+        moving = image_norms(F) > FREEZE * tol
         step[~moving] = 0.0
         if optimizer == "fire":
             velocity[~moving] = 0.0
@@ -527,6 +543,9 @@ def _relax(
                            f"more than {RUNAWAY:g} times the initial length (springs too soft?)")
     if fmax <= tol and (climb_on or not climbing):
         return True, ""
+    if atom_tol is not None:
+        return False, (f"budget of {max_iterations} band steps spent with the largest atom force "
+                       f"{fmax:.3g} above fmax {atom_tol:g}")
     return False, (f"budget of {max_iterations} band steps spent with the largest image force "
                    f"{fmax / sqrt_dim:.3g} (RMS) above rms_tol {rms_tol:g}")
 
