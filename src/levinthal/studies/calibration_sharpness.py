@@ -185,9 +185,15 @@ def _calibration(z: np.ndarray, y: np.ndarray, n_bins: int) -> float:
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    import warnings
+
     from scipy.stats import spearmanr
 
-    return float(spearmanr(a, b).statistic) if a.size > 2 else math.nan
+    if a.size <= 2:
+        return math.nan
+    with warnings.catch_warnings():  # a bootstrap resample may hold one setting only: constant input
+        warnings.simplefilter("ignore")
+        return float(spearmanr(a, b).statistic)
 
 
 def _pearson_log(a: np.ndarray, b: np.ndarray) -> float:
@@ -271,7 +277,7 @@ def run(config: Config | None = None, out: Path | None = None) -> StudyResult:
     res.numbers["fraction of models with T* > 1 (overconfident)"] = Measurement(
         frac_hot, note=f"{len(rows)} models")
     for mname in cfg.measures:
-        for which in ("ece_before", "ece_after", "temperature"):
+        for which in ("ece_before", "ece_after", "temperature", "test_accuracy"):
             for kind in ("spearman", "pearson"):
                 lab = f"{kind}({which}, {'log10 ' if kind == 'pearson' else ''}{mname})"
                 res.numbers[lab] = _correlation(kind, col[which], col[mname], groups, cfg.n_bootstrap,
@@ -315,12 +321,15 @@ def run(config: Config | None = None, out: Path | None = None) -> StudyResult:
     rb, ra = res.numbers[f"spearman(ece_before, {first})"], res.numbers[f"spearman(ece_after, {first})"]
     resolved = [r.low is not None and (r.low > 0 or r.high < 0) for r in (rb, ra)]
     if resolved[0] and not resolved[1]:
-        second = ("the rank correlation is resolved before scaling and not after, so in these models the "
-                  "sharpness–calibration link runs through the global logit scale that one temperature "
-                  "removes, not through anything temperature scaling leaves behind.")
+        second = ("the rank correlation is resolved before scaling and not after, which is what a "
+                  "sharpness–calibration link running through the global logit scale (the one thing a "
+                  "temperature changes) would give.")
     elif resolved[0] and resolved[1]:
-        second = ("the correlation survives temperature scaling, so sharpness carries calibration "
-                  "information beyond a global logit scale.")
+        second = ("the correlation survives temperature scaling, so it is not only a global logit scale; "
+                  f"but sharpness also tracks how far training went — Spearman({first}, T*) = "
+                  f"{res.numbers[f'spearman(temperature, {first})'].text(3)} and ({first}, test accuracy) = "
+                  f"{res.numbers[f'spearman(test_accuracy, {first})'].text(3)} — so these numbers do not "
+                  f"separate the basin's shape from the training budget.")
     else:
         second = ("before scaling the correlation is not resolved at this number of models, so sharpness "
                   "does not order these models by calibration.")
@@ -339,6 +348,7 @@ def run(config: Config | None = None, out: Path | None = None) -> StudyResult:
 
 def _figures(res: StudyResult, cfg: Config, col: dict[str, np.ndarray], out: Path) -> list[tuple[Path, str]]:
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     out.mkdir(parents=True, exist_ok=True)
     k = len(cfg.measures)
@@ -351,6 +361,7 @@ def _figures(res: StudyResult, cfg: Config, col: dict[str, np.ndarray], out: Pat
         ax.scatter(s, col["ece_after"], s=14, color="tab:blue", label="after T-scaling", zorder=2)
         if np.all(s > 0):
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(mname)
         ax.set_title(f"ρ_s = {res.numbers[f'spearman(ece_before, {mname})'].value:.2f} → "
                      f"{res.numbers[f'spearman(ece_after, {mname})'].value:.2f}", fontsize=9)
@@ -365,6 +376,7 @@ def _figures(res: StudyResult, cfg: Config, col: dict[str, np.ndarray], out: Pat
     ax.axhline(1.0, color="0.5", lw=0.8)
     if np.all(col[cfg.measures[0]] > 0):
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(cfg.measures[0])
     ax.set_ylabel("fitted temperature T*")
     ax.set_title("colour: epochs", fontsize=9)
