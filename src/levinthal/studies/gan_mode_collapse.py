@@ -62,11 +62,11 @@ class Config:
     d_hidden: tuple[int, ...] = (16, 16)
     step_sizes: tuple[float, ...] = (0.05, 0.2)
     n_seeds: int = 3
-    n_steps: int = 3000
-    batch_size: int = 256
+    n_steps: int = 6000
+    batch_size: int = 128
     n_records: int = 20
     checkpoints: int = 4
-    n_eval: int = 1000
+    n_eval: int = 500
     cover_fraction: float = 0.02
     collapsed_max: int = 2
     healthy_min: int = 6
