@@ -89,7 +89,7 @@ def test_mode_counting_against_exact_gaussian_fractions():
 
 def test_result_structure(result):
     assert {k for k, _ in result.verdicts} <= {"holds", "breaks", "note"}
-    assert len(result.verdicts) == 4 and result.reading
+    assert len(result.verdicts) == 5 and result.reading
     cfg = study.Config.small()
     n_states = cfg.n_seeds * len(cfg.step_sizes) * cfg.checkpoints
     assert result.numbers["states_analysed"].value == n_states
