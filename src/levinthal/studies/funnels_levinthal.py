@@ -513,8 +513,8 @@ def _landscape_verdicts(res: StudyResult, s: dict[str, dict[str, Any]]) -> None:
                         f"BLN46 (target −53.2048 ε is the lowest found here, not certified): "
                         f"{int(np.isfinite(q).sum())}/{q.size} runs reach it within "
                         f"{s['bln46']['fe']['cap']} quenches, ending on average {gap:.2f} ε above, although "
-                        f"its sampled network near the target shows no trap (barrier/gap = {rb:.2f}): the "
-                        "difficulty is the size of the search space, which a small network does not show.")
+                        f"its small network around the target shows no trap (barrier/gap = {rb:.2f}): a "
+                        "network this small, grown from the target, does not explain the failed searches.")
     nets = [(n, d["info"]) for n, d in s.items() if d["info"].get("funnels") is not None]
     if nets:
         res.add_verdict("note", "The grown networks are nearly trees (" + ", ".join(
