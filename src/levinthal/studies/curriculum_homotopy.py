@@ -52,13 +52,13 @@ class Config:
     b: float = 2.0
     c: float = 0.3
     pitchfork_steps: int = 23
-    n_train: int = 300
-    n_components: int = 12
-    n_hidden: int = 6
+    n_train: int = 150
+    n_components: int = 8
+    n_hidden: int = 4
     weight_decay: float = 1e-2
     easy_fraction: float = 0.3
-    n_steps: int = 26
-    n_seeds: int = 6
+    n_steps: int = 16
+    n_seeds: int = 5
     init_scale: float = 0.5
     seed: int = 0
 
