@@ -260,7 +260,7 @@ def _train(cfg: Config, lr: float, seed: int) -> dict[str, Any]:
             "final_modes": history[-1][1]}
 
 
-_MEASURES = ("complex_fraction", "rotation", "min_real", "unstable_fraction", "g_min", "g_max",
+_MEASURES = ("quality", "complex_fraction", "rotation", "min_real", "unstable_fraction", "g_min", "g_max",
              "g_negative_fraction", "g_log10_anisotropy", "d_min", "d_max", "d_negative_fraction",
              "d_log10_anisotropy")
 
@@ -334,7 +334,11 @@ def _verdicts(res: StudyResult, cfg: Config, groups: dict[str, list[dict[str, An
     if col and hea:
         a, b = n["collapsed_g_negative_fraction"], n["healthy_g_negative_fraction"]
         ra, rb = n["collapsed_rotation"], n["healthy_rotation"]
-        res.add_verdict("note", f"Collapsed ({len(col)}) against healthy ({len(hea)}) late states: generator "
+        q = n["collapsed_quality"]
+        res.add_verdict("note", f"Collapsed ({len(col)}) against healthy ({len(hea)}) late states (of the "
+                                f"collapsed ones' samples a fraction {q.text(3)} lies within 3σ of a mode; "
+                                "near 0 means the generator left the ring, as at the larger step size, "
+                                "rather than sitting on few modes): generator "
                                 f"negative fraction {a.text(3)} vs {b.text(3)}; rotation max|Im|/max|Re| "
                                 f"{ra.text(3)} vs {rb.text(3)}; complex fraction of J "
                                 f"{n['collapsed_complex_fraction'].text(3)} vs "
