@@ -278,14 +278,21 @@ def run(config: Config | None = None, out: Path | None = None) -> StudyResult:
     d_loss = mean_interval([a["final_loss"] - b["final_loss"] for lr in cfg.lrs
                             for a, b in zip(runs[(lr, False)], runs[(lr, True)], strict=True)])
     res.numbers["final loss unclipped − clipped (paired)"] = d_loss
-    if k_un > k_cl:
+    from scipy.stats import fisher_exact
+
+    table = [[k_un, n_tot - k_un], [k_cl, n_tot - k_cl]]
+    p_more = float(fisher_exact(table, alternative="greater")[1])  # unclipped diverge more often
+    p_less = float(fisher_exact(table, alternative="less")[1])
+    res.numbers["Fisher exact p (unclipped diverge more often)"] = Measurement(p_more)
+    if p_more < 0.05:
         kind = "holds"
-    elif k_un < k_cl:
+    elif p_less < 0.05:
         kind = "breaks"
     else:
         kind = "note"
-    res.add_verdict(kind, f"clipping prevents divergence: {k_un}/{n_tot} unclipped runs diverged against "
-                    f"{k_cl}/{n_tot} clipped (same seeds and minibatches)")
+    res.add_verdict(kind, f"clipping prevents divergence: {k_un}/{n_tot} unclipped runs diverged (ended "
+                    f"above their initial loss or non-finite) against {k_cl}/{n_tot} clipped, same seeds and "
+                    f"minibatches; one-sided Fisher exact p = {p_more:.3g}")
     if d_loss.low is not None and d_loss.low > 0:
         kind = "holds"
     elif d_loss.high is not None and d_loss.high < 0:
