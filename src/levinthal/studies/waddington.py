@@ -390,7 +390,7 @@ def run(config: Config | None = None, out: Path | None = None) -> StudyResult:
         f"The toggle switch has a Waddington landscape in the quasi-potential sense: the switching time "
         f"grows as exp(ΔΦ/D) with the barrier ΔΦ ≈ {dphi:.3f} read off −D ln P_ss, and a signal tilts it "
         f"until the fold at s_c = {sc:.4f} erases one valley. But the landscape is not the dynamics: "
-        f"{100 * ff_toggle:.0f} % of the drift circulates along U's contours as flux, which a potential, and "
+        f"{100 * ff_toggle:.0f} % of the drift is stationary probability flux, which a potential, and "
         f"a loss surface under gradient descent, cannot have.")
 
     if out is not None:
