@@ -96,3 +96,29 @@ def test_a_killed_explore_run_resumes_from_the_database(tmp_path):
     with Database(db, create=False) as d:
         after = {(m.id, m.energy) for m in d.minima("lj13")}
     assert set(stored) <= after  # nothing committed before the kill was lost
+
+
+def test_rates_use_the_global_minimums_component_only(lj7_db, tmp_path, capsys):
+    """A point stored by a search but joined by no transition state (and without Hessian data)
+    has no rates: the command works on the global minimum's component and says how many stored
+    minima that leaves out."""
+    import shutil
+
+    import numpy as np
+
+    from levinthal.network import Database
+    from levinthal.systems import make_system
+
+    path = tmp_path / "extra.db"
+    shutil.copy(lj7_db, path)
+    L = make_system("lj7")
+    with Database(path) as db:
+        x = db.minima(L)[-1].x.copy()
+        x[:3] += 5.0  # a far, different structure: stored without Hessian data or transition states
+        db.add_minimum(L, x, L.energy(x), landscape=L)
+        n_all = db.count_minima(L)
+    r = _json(capsys, ["rates", "lj7", "--db", str(path), "--temperature", "0.1"])
+    assert r["p_a"] * r["k_ss_ab"] == pytest.approx(r["p_b"] * r["k_ss_ba"], rel=1e-8)
+    assert main(["rates", "lj7", "--db", str(path), "--temperature", "0.1"]) == 0
+    assert f"(of {n_all} stored)" in capsys.readouterr().out
+    assert np.isfinite(r["mfpt_ab"])

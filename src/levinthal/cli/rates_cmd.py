@@ -50,12 +50,19 @@ def _default_sets(net: Any) -> tuple[list[int], list[int]]:
 
 
 def run(args: Any) -> int:
+    from levinthal.landscape import LandscapeError
     from levinthal.network import Database, database_network, first_passage, rate_constants
 
     if not args.temperature > 0:
         raise SystemExit(f"levinthal rates: --temperature must be positive, got {args.temperature}")
     with Database(args.db, create=False) as db:
-        net = database_network(db, args.system)
+        if db.count_minima(args.system) == 0:
+            raise SystemExit(f"levinthal rates: {db.safe_url} holds no minima of {args.system!r}")
+        full = database_network(db, args.system)
+    # Kinetics lives on the global minimum's connected component: minima no transition state
+    # joins to it (e.g. found by a search but not yet connected) have no rates.
+    labels = full.components()
+    net = full.subnetwork(np.flatnonzero(labels == labels[full.global_minimum]))
     if net.n_minima < 2 or net.n_transition_states == 0:
         raise SystemExit(f"levinthal rates: {args.system!r} has {net.n_minima} minima and "
                          f"{net.n_transition_states} transition states; run 'levinthal explore SYSTEM "
@@ -66,10 +73,14 @@ def run(args: Any) -> int:
         raise SystemExit("levinthal rates: some stored minima or transition states have no Hessian data; "
                          "use --unit-prefactors, or store them with Hessian data (explore --method grow)")
     src, dst = _default_sets(net)
-    if args.source:
-        src = [net.index_of(i) for i in args.source]
-    if args.target:
-        dst = [net.index_of(i) for i in args.target]
+    try:
+        if args.source:
+            src = [net.index_of(i) for i in args.source]
+        if args.target:
+            dst = [net.index_of(i) for i in args.target]
+    except LandscapeError as exc:
+        raise SystemExit(f"levinthal rates: {exc} (only minima joined to the global minimum by "
+                         "transition states have rates)") from None
     if set(src) & set(dst):
         raise SystemExit("levinthal rates: --source and --target share minima")
     T = args.temperature
@@ -108,6 +119,8 @@ def run(args: Any) -> int:
     if args.json:
         emit_json(report)
         return 0
+    print(f"{args.system}: {net.n_minima} minima and {net.n_transition_states} transition states joined to "
+          f"the global minimum (of {full.n_minima} stored)")
     print(f"{args.system} at kT = {T:g} ({prefactors} prefactors, {args.method}); "
           f"A = {report['source_ids']}, B = {report['target_ids']}")
     print(f"k_NSS A->B {k.k_nss_ab:.4e}  B->A {k.k_nss_ba:.4e}   "
