@@ -127,9 +127,7 @@ def main(argv: list[str] | None = None) -> dict:
         net = database_network(db, L)
         n_minima_db, n_ts_db = db.count_minima(L), db.count_transition_states(L)
 
-    labels = net.components()
-    joined = np.flatnonzero(labels == labels[net.global_minimum])
-    sub = net.subnetwork(joined)
+    sub = net.joined_to_global_minimum()
     fun = funnels(sub)
     # Levels up to the highest transition state on the lowest path between the two funnels.
     graph = disconnectivity_graph(sub, n_levels=30, n_minima=args.show)

@@ -38,20 +38,10 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
-def _default_sets(net: Any) -> tuple[list[int], list[int]]:
-    from levinthal.network import funnels
-
-    f = funnels(net)
-    gm = net.global_minimum
-    if len(f.bottoms) > 1:
-        return [gm], [int(f.bottoms[1])]
-    order = np.argsort(net.energies)
-    return [gm], [int(order[1])]
-
-
 def run(args: Any) -> int:
     from levinthal.landscape import LandscapeError
     from levinthal.network import Database, database_network, first_passage, rate_constants
+    from levinthal.network.funnels import rival_minimum
 
     if not args.temperature > 0:
         raise SystemExit(f"levinthal rates: --temperature must be positive, got {args.temperature}")
@@ -61,8 +51,7 @@ def run(args: Any) -> int:
         full = database_network(db, args.system)
     # Kinetics lives on the global minimum's connected component: minima no transition state
     # joins to it (e.g. found by a search but not yet connected) have no rates.
-    labels = full.components()
-    net = full.subnetwork(np.flatnonzero(labels == labels[full.global_minimum]))
+    net = full.joined_to_global_minimum()
     if net.n_minima < 2 or net.n_transition_states == 0:
         raise SystemExit(f"levinthal rates: {args.system!r} has {net.n_minima} minima and "
                          f"{net.n_transition_states} transition states; run 'levinthal explore SYSTEM "
@@ -72,7 +61,7 @@ def run(args: Any) -> int:
                                      or np.isnan(net.ts_log_product_frequencies).any()):
         raise SystemExit("levinthal rates: some stored minima or transition states have no Hessian data; "
                          "use --unit-prefactors, or store them with Hessian data (explore --method grow)")
-    src, dst = _default_sets(net)
+    src, dst = [net.global_minimum], [rival_minimum(net)]
     try:
         if args.source:
             src = [net.index_of(i) for i in args.source]

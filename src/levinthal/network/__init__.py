@@ -21,7 +21,7 @@ from typing import Any
 
 from levinthal.network.barriers import MinimaxPath, minimax_energies, minimax_path, minimum_spanning_tree
 from levinthal.network.dgraph import DGraphNode, DisconnectivityGraph, disconnectivity_graph, energy_levels
-from levinthal.network.funnels import Funnels, funnels, monotonic_successors
+from levinthal.network.funnels import Funnels, funnels, monotonic_successors, rival_minimum
 from levinthal.network.graph import KineticNetwork, from_connect
 from levinthal.network.grow import GrowResult, database_network, grow_network, store_connect_result
 from levinthal.network.kinetics import (
@@ -59,7 +59,7 @@ __all__ = [*_DATABASE_NAMES, "DGraphNode", "DisconnectivityGraph", "Funnels", "G
            "from_connect", "funnels", "group_free_energy", "grow_network", "harmonic_superposition",
            "htst_log_rates", "log_partition_functions", "log_rate_matrix", "minimax_energies",
            "minimax_path", "minimum_spanning_tree", "monotonic_successors", "rate_constants", "rate_matrix",
-           "store_connect_result"]
+           "rival_minimum", "store_connect_result"]
 
 
 def __getattr__(name: str) -> Any:

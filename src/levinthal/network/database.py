@@ -49,7 +49,6 @@ from sqlalchemy.pool import StaticPool
 from levinthal.explore.sink import DEFAULT_ENERGY_TOL, same_structure
 from levinthal.landscape.arrays import to_numpy
 from levinthal.landscape.errors import LandscapeError, NonFiniteError, ShapeError
-from levinthal.landscape.protocol import native_point
 from levinthal.network.schema import (
     SCHEMA_VERSION,
     Base,
@@ -566,11 +565,8 @@ class Database:
                          .order_by(func.abs(table.energy - energy), table.id)).all()
         for row in rows:
             y = _decode(row.coords, row.dim)
-            if getattr(landscape, "symmetry", None) is not None:  # network symmetries want tensors
-                a, b = native_point(landscape, y), native_point(landscape, x)
-            else:
-                a, b = y, x
-            if same_structure(landscape, a, b, row.energy, energy, tol, self.distance_tol):
+            # same_structure hands the symmetry the landscape's native arrays itself.
+            if same_structure(landscape, y, x, row.energy, energy, tol, self.distance_tol):
                 return row
         return None
 

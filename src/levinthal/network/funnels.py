@@ -28,7 +28,7 @@ from levinthal.landscape.errors import LandscapeError
 from levinthal.network.barriers import minimax_energies
 from levinthal.network.graph import KineticNetwork
 
-__all__ = ["Funnels", "funnels", "monotonic_successors"]
+__all__ = ["Funnels", "funnels", "monotonic_successors", "rival_minimum"]
 
 
 @dataclass
@@ -100,3 +100,12 @@ def funnels(net: KineticNetwork, rule: str = "lowest_barrier") -> Funnels:
     depths[0] = float(np.min(mm[others] - e[gm])) if others.size else np.inf
     return Funnels(successor=succ, bottom_of=bottom, bottoms=bottoms, sizes=sizes, depths=depths,
                    gaps=e[bottoms] - e[gm], label=label, fraction_global=float(sizes[0] / net.n_minima))
+
+
+def rival_minimum(net: KineticNetwork, analysis: Funnels | None = None) -> int:
+    """The minimum that competes with the global minimum: the bottom of the next funnel, or the
+    second-lowest minimum when the network has one funnel (index into ``net``; needs ≥ 2 minima)."""
+    f = funnels(net) if analysis is None else analysis
+    if len(f.bottoms) > 1:
+        return int(f.bottoms[1])
+    return int(np.argsort(net.energies)[1])

@@ -26,6 +26,7 @@ Conventions
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -286,6 +287,12 @@ class KineticNetwork:
             ts_log_product_frequencies=self.ts_log_product_frequencies[tk],
             ts_point_group_orders=self.ts_point_group_orders[tk], ts_ids=self.ts_ids[tk], dim=self.dim)
 
+    def joined_to_global_minimum(self) -> KineticNetwork:
+        """The subnetwork of the minima that transition states join to the global minimum (the
+        part of a database that kinetics and disconnectivity can speak about)."""
+        labels = self.components()
+        return self.subnetwork(np.flatnonzero(labels == labels[self.global_minimum]))
+
     def index_of(self, minimum_id: Any) -> int:
         """Index of the minimum whose id is ``minimum_id``."""
         hits = np.flatnonzero(self.ids == minimum_id)
@@ -298,18 +305,6 @@ class KineticNetwork:
                 f"dim={self.dim})")
 
 
-def _log_product_minimum(landscape: Any, x: np.ndarray) -> tuple[float, int]:
-    from levinthal.curvature import dense_hessian, eigh_projected, zero_modes_of
-
-    Z = zero_modes_of(landscape, x)
-    w, _ = eigh_projected(dense_hessian(landscape, x), Z)
-    if np.any(w <= 0):
-        name = getattr(landscape, "name", "landscape")
-        raise LandscapeError(f"{name}: a minimum of the connect result has "
-                             f"non-positive Hessian eigenvalues {w[w <= 0]} after zero modes are removed")
-    return float(np.log(w).sum()), 0 if Z is None else int(np.asarray(Z).shape[0])
-
-
 def from_connect(result: Any, landscape: Any = None) -> KineticNetwork:
     """A network from a :class:`~levinthal.paths.connect.ConnectResult` (its minima and verified
     transition states). With ``landscape``, each minimum's ``log_product_frequencies`` and
@@ -319,8 +314,11 @@ def from_connect(result: Any, landscape: Any = None) -> KineticNetwork:
     logp = [np.nan] * len(energies)
     nz = [0] * len(energies)
     if landscape is not None:
+        from levinthal.network.hessian_data import stationary_point_data
+
         for k, (x, _) in enumerate(result.minima):
-            logp[k], nz[k] = _log_product_minimum(landscape, np.asarray(x, dtype=float))
+            d = stationary_point_data(landscape, np.asarray(x, dtype=float), "minimum", dense_limit=math.inf)
+            logp[k], nz[k] = d["log_product_frequencies"], d["n_zero_modes"]
     ts = list(result.transition_states)
     dim = int(np.asarray(result.minima[0][0]).size) if result.minima else None
     return KineticNetwork(

@@ -31,51 +31,10 @@ import numpy as np
 
 from levinthal.landscape import LandscapeError, native_point
 from levinthal.network.graph import KineticNetwork
+from levinthal.network.hessian_data import DENSE_LIMIT, stationary_point_data
 
-__all__ = ["GrowResult", "StoredConnect", "database_network", "fill_hessian_data", "grow_network",
-           "stationary_point_data", "store_connect_result"]
-
-DENSE_LIMIT = 3000
-"""Largest ``dim`` for which Hessian data (a dense Hessian, ``dim`` HVPs) are computed."""
-
-
-def stationary_point_data(landscape: Any, x: Any, kind: str = "minimum", *,
-                          dense_limit: int = DENSE_LIMIT) -> dict[str, Any]:
-    """Hessian data of a stationary point for the database and HTST.
-
-    ``kind``: ``"minimum"`` (every eigenvalue positive after the zero modes are removed) or
-    ``"ts"`` (exactly one negative). Returns ``log_product_frequencies`` (Σ ln λ over the
-    positive non-zero eigenvalues, in the landscape's energy/length² units), ``n_zero_modes``,
-    ``eigenvalue`` (the negative one, for a TS) and ``point_group_order`` (when the symmetry can
-    tell; None otherwise). Above ``dense_limit`` the Hessian data are None. A point of the wrong
-    index raises :class:`LandscapeError`: it is not the stationary point it is stored as.
-    """
-    from levinthal.curvature import dense_hessian, eigh_projected, zero_modes_of
-
-    x_np = np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x, dtype=float)
-    out: dict[str, Any] = {"log_product_frequencies": None, "n_zero_modes": 0, "eigenvalue": None,
-                           "point_group_order": None}
-    symmetry = getattr(landscape, "symmetry", None)
-    if symmetry is not None and hasattr(symmetry, "point_group_order"):
-        out["point_group_order"] = symmetry.point_group_order(x_np)
-    if int(landscape.dim) > dense_limit:
-        return out
-    xn = native_point(landscape, x_np)
-    Z = zero_modes_of(landscape, xn)
-    w, _ = eigh_projected(dense_hessian(landscape, xn), Z)
-    w = np.sort(np.asarray(w, dtype=float))
-    n_neg = int(np.sum(w < 0))
-    want = 0 if kind == "minimum" else 1
-    name = getattr(landscape, "name", "landscape")
-    if n_neg != want or np.any(w[want:] <= 0):
-        raise LandscapeError(f"{name}: a stored {kind} has Hessian index {n_neg} (smallest non-zero-mode "
-                             f"eigenvalues {w[:3]}), expected {want}")
-    out["log_product_frequencies"] = float(np.log(w[want:]).sum())
-    out["n_zero_modes"] = 0 if Z is None else int(np.asarray(Z).shape[0])
-    if kind == "ts":
-        out["eigenvalue"] = float(w[0])
-    return out
-
+__all__ = ["DENSE_LIMIT", "GrowResult", "StoredConnect", "add_minimum_with_data", "database_network",
+           "fill_hessian_data", "grow_network", "stationary_point_data", "store_connect_result"]
 
 @dataclass
 class StoredConnect:
@@ -88,6 +47,18 @@ class StoredConnect:
     new_transition_states: int
 
 
+def add_minimum_with_data(db: Any, landscape: Any, x: Any, energy: float, *, run: Any = None,
+                          source: str | None = None, hits: int = 1) -> tuple[Any, bool]:
+    """Store the minimum ``x`` of ``landscape`` with its Hessian data
+    (:func:`~levinthal.network.hessian_data.stationary_point_data`) in one write; a duplicate
+    gets the data it lacked. Returns the database's ``(record, is_new)``."""
+    d = stationary_point_data(landscape, x, "minimum")
+    return db.add_minimum(landscape, np.asarray(x, dtype=float), float(energy), landscape=landscape,
+                          run=run, source=source, hits=hits,
+                          log_product_frequencies=d["log_product_frequencies"],
+                          point_group_order=d["point_group_order"], n_zero_modes=d["n_zero_modes"])
+
+
 def store_connect_result(db: Any, landscape: Any, result: Any, *, run: Any = None,
                          hessian_data: bool = True) -> StoredConnect:
     """Store every minimum and verified transition state of a
@@ -95,11 +66,11 @@ def store_connect_result(db: Any, landscape: Any, result: Any, *, run: Any = Non
     database), each transition state joined to the ids of the minima its descents reached."""
     ids, new_min = [], 0
     for x, e in result.minima:
-        data = stationary_point_data(landscape, x, "minimum") if hessian_data else {}
-        rec, new = db.add_minimum(landscape, np.asarray(x, dtype=float), float(e), landscape=landscape,
-                                  run=run, log_product_frequencies=data.get("log_product_frequencies"),
-                                  point_group_order=data.get("point_group_order"),
-                                  n_zero_modes=data.get("n_zero_modes", 0), source="connect")
+        if hessian_data:
+            rec, new = add_minimum_with_data(db, landscape, x, e, run=run, source="connect")
+        else:
+            rec, new = db.add_minimum(landscape, np.asarray(x, dtype=float), float(e), landscape=landscape,
+                                      run=run, source="connect")
         ids.append(rec.id)
         new_min += bool(new)
     ts_ids, new_ts = [], 0
@@ -125,10 +96,7 @@ def fill_hessian_data(db: Any, landscape: Any, *, max_energy: float | None = Non
     for m in db.minima(landscape, max_energy=max_energy):
         if m.log_product_frequencies is not None:
             continue
-        d = stationary_point_data(landscape, m.x, "minimum")
-        db.add_minimum(landscape, m.x, m.energy, landscape=landscape, hits=0,
-                       log_product_frequencies=d["log_product_frequencies"],
-                       point_group_order=d["point_group_order"], n_zero_modes=d["n_zero_modes"])
+        add_minimum_with_data(db, landscape, m.x, m.energy, hits=0)
         n += 1
     return n
 
@@ -202,14 +170,13 @@ def grow_network(db: Any, landscape: Any, *, run: Any = None, n_connections: int
     tried: set[tuple[int, int]] = {tuple(p) for p in state.get("tried", [])}
     out = GrowResult(counts={"gradient": 0, "hvp": 0})
     for attempt in range(int(n_connections)):
-        minima = {m.id: m for m in db.minima(landscape)}
+        records = db.minima(landscape)  # one read per cycle: the network is built from it too
+        minima = {m.id: m for m in records}
         if len(minima) < 2:
             out.message = "fewer than two stored minima"
             break
-        net = database_network(db, landscape)
-        labels = net.components()
-        gm = net.global_minimum
-        in_gm = set(int(net.ids[i]) for i in np.flatnonzero(labels == labels[gm]))
+        net = KineticNetwork.from_records(records, db.transition_states(landscape), skip_unconnected=True)
+        in_gm = {int(i) for i in net.joined_to_global_minimum().ids}
         outside = [m for m in sorted(minima.values(), key=lambda m: m.energy) if m.id not in in_gm
                    and (max_energy is None or m.energy <= max_energy)]
         if not outside:

@@ -582,7 +582,8 @@ def kinetic_network(side: SideResult, cfg: AtlasConfig, out: Path) -> dict[str, 
         harmonic_superposition,
         rate_constants,
     )
-    from levinthal.network.grow import stationary_point_data
+    from levinthal.network.funnels import rival_minimum
+    from levinthal.network.grow import add_minimum_with_data
     from levinthal.plots import pyplot
     from levinthal.plots.dgraph import plot_disconnectivity_graph
     from levinthal.systems import make_system
@@ -594,21 +595,16 @@ def kinetic_network(side: SideResult, cfg: AtlasConfig, out: Path) -> dict[str, 
         run = db.start_run(land, "atlas", {"starts": cfg.cluster_starts, "grow": cfg.grow_connections},
                            seed=cfg.seed)
         for x, e in side.minima_points:
-            d = stationary_point_data(land, x, "minimum")
-            db.add_minimum(land, x, e, landscape=land, run=run, source="atlas",
-                           log_product_frequencies=d["log_product_frequencies"],
-                           point_group_order=d["point_group_order"], n_zero_modes=d["n_zero_modes"])
+            add_minimum_with_data(db, land, x, e, run=run, source="atlas")
         grown = grow_network(db, land, run=run, n_connections=cfg.grow_connections, rng=cfg.seed,
                              connect_options={"max_cycles": cfg.connect_cycles})
         db.finish_run(run)
         net = database_network(db, land)
         url = db.safe_url
-    labels = net.components()
-    joined = np.flatnonzero(labels == labels[net.global_minimum])
-    sub = net.subnetwork(joined)
+    sub = net.joined_to_global_minimum()
     info: dict[str, Any] = {
         "database": url, "minima": net.n_minima, "transition_states": net.n_transition_states,
-        "joined_to_global_minimum": len(joined), "connect_attempts": grown.attempts,
+        "joined_to_global_minimum": sub.n_minima, "connect_attempts": grown.attempts,
         "connect_converged": grown.converged, "grow_message": grown.message,
         "gradient_calls": grown.counts.get("gradient", 0), "hvps": grown.counts.get("hvp", 0),
     }
@@ -618,7 +614,7 @@ def kinetic_network(side: SideResult, cfg: AtlasConfig, out: Path) -> dict[str, 
                            for b, n, dep in zip(fun.bottoms, fun.sizes, fun.depths, strict=True)]
         info["fraction_in_global_funnel"] = float(fun.fraction_global)
         gm = sub.global_minimum
-        other = int(fun.bottoms[1]) if len(fun.bottoms) > 1 else int(np.argsort(sub.energies)[1])
+        other = rival_minimum(sub, fun)
         T = cfg.kinetics_temperature
         k = rate_constants(sub, [gm], [other], T)
         info["rates"] = {"temperature": T, "from_energy": float(sub.energies[gm]),
