@@ -19,8 +19,8 @@ atom within ``tol`` of a distinct atom of the same species). The count of distin
 order. Linear structures (all atoms on one axis through the centre) have an infinite group and
 give ``None``; a single atom too.
 
-The candidate search costs O(n_p · n_q · N²) with n_p, n_q the sizes of the chosen shells: a
-few milliseconds for 38 atoms.
+The candidate search costs O(n_p · n_q · N²) with n_p, n_q the sizes of the chosen shells,
+vectorised over all candidates: about a millisecond for 38 atoms.
 """
 
 from __future__ import annotations
@@ -56,16 +56,6 @@ def _frame(a: np.ndarray, b: np.ndarray, sign: float = 1.0) -> np.ndarray | None
     return np.column_stack([e1, e2, sign * np.cross(e1, e2)])
 
 
-def _maps_onto_itself(P: np.ndarray, Q: np.ndarray, species: np.ndarray, tol: float) -> bool:
-    """Whether the rotated points Q coincide with P atom for atom (a permutation within species)."""
-    d = np.linalg.norm(Q[:, None, :] - P[None, :, :], axis=2)
-    d[species[:, None] != species[None, :]] = np.inf
-    nearest = np.argmin(d, axis=1)
-    if np.any(d[np.arange(len(Q)), nearest] > tol):
-        return False
-    return len(np.unique(nearest)) == len(Q)
-
-
 def point_group_operations(x: Any, *, species: Any = None, tol: float = 1e-3) -> list[np.ndarray] | None:
     """The symmetry operations of the cluster ``x`` (shape ``(3N,)``, Cartesian), as 3×3
     orthogonal matrices about its centre of mass (identity included); ``None`` for a linear
@@ -88,28 +78,53 @@ def point_group_operations(x: Any, *, species: Any = None, tol: float = 1e-3) ->
     off_centre = r > tol
     # Reference atoms: p from the smallest shell off the centre; q the smallest shell's atom
     # not collinear with p (ties broken by index, so the choice is deterministic).
-    candidates = sorted(np.flatnonzero(off_centre), key=lambda i: (sizes[shells[i]], i))
+    candidates = np.array(sorted(np.flatnonzero(off_centre), key=lambda i: (sizes[shells[i]], i)))
     p = candidates[0]
-    q = next((i for i in candidates
-              if np.linalg.norm(np.cross(P[p], P[i])) > tol * max(r[p], r[i], 1.0)), None)
-    if q is None:
+    across = np.linalg.norm(np.cross(P[p], P[candidates]), axis=1)
+    apart = np.flatnonzero(across > tol * np.maximum(np.maximum(r[p], r[candidates]), 1.0))
+    if apart.size == 0:
         return None
+    q = candidates[apart[0]]
     F = _frame(P[p], P[q])
     d_pq = np.linalg.norm(P[p] - P[q])
+    # every candidate image pair (p', q') at once: same shells, same separation
+    pp, qq = np.meshgrid(np.flatnonzero(shells == shells[p]), np.flatnonzero(shells == shells[q]),
+                         indexing="ij")
+    pp, qq = pp.ravel(), qq.ravel()
+    keep = (pp != qq) & (np.abs(np.linalg.norm(P[pp] - P[qq], axis=1) - d_pq) <= 2 * tol)
+    pp, qq = pp[keep], qq[keep]
+    if pp.size == 0:
+        return []
+    e1 = P[pp] / np.linalg.norm(P[pp], axis=1, keepdims=True)
+    b = P[qq] - np.einsum("ij,ij->i", P[qq], e1)[:, None] * e1
+    nb = np.linalg.norm(b, axis=1)
+    ok = nb > 1e-8
+    e1, e2 = e1[ok], b[ok] / nb[ok, None]
+    e3 = np.stack([e1[:, 1] * e2[:, 2] - e1[:, 2] * e2[:, 1], e1[:, 2] * e2[:, 0] - e1[:, 0] * e2[:, 2],
+                   e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]], axis=1)  # e1 × e2
+    G = np.concatenate([np.stack([e1, e2, e3], axis=2), np.stack([e1, e2, -e3], axis=2)])  # frames
+    R = G @ F.T  # (M, 3, 3) candidate operations, proper then improper
+    proper = np.arange(len(R)) < len(R) // 2  # frames were stacked proper first, improper second
     ops: list[np.ndarray] = []
-    for pp in np.flatnonzero(shells == shells[p]):
-        for qq in np.flatnonzero(shells == shells[q]):
-            if qq == pp or abs(np.linalg.norm(P[pp] - P[qq]) - d_pq) > 2 * tol:
-                continue
-            for sign in (1.0, -1.0):
-                G = _frame(P[pp], P[qq], sign)
-                if G is None:
-                    continue
-                R = G @ F.T
-                if any(np.allclose(R, S, atol=1e-6) for S in ops):
-                    continue
-                if _maps_onto_itself(P, P @ R.T, species, tol):
-                    ops.append(R)
+    # Two operations are the same when they permute the atoms alike and agree in handedness
+    # (only the identity and, for a planar structure, the reflection in its plane fix every
+    # atom); with a loose ``tol`` this merges the slightly different matrices that map onto
+    # the same permutation.
+    seen: set[tuple[bytes, bool]] = set()
+    chunk = max(1, 4_000_000 // (n * n))  # bound the (chunk, N, N) distance array to ~32 MB
+    for start in range(0, len(R), chunk):
+        Rc = R[start:start + chunk]
+        images = np.einsum("mij,nj->mni", Rc, P)  # (M, N, 3)
+        d2 = ((images[:, :, None, :] - P[None, None, :, :]) ** 2).sum(axis=3)  # (M, N, N)
+        d2[:, species[:, None] != species[None, :]] = np.inf
+        nearest = np.argmin(d2, axis=2)
+        close = (np.take_along_axis(d2, nearest[:, :, None], axis=2)[:, :, 0] <= tol * tol).all(axis=1)
+        close &= (np.sort(nearest, axis=1) == np.arange(n)).all(axis=1)  # a permutation of the atoms
+        for m in np.flatnonzero(close):
+            key = (nearest[m].tobytes(), bool(proper[start + m]))
+            if key not in seen:
+                seen.add(key)
+                ops.append(Rc[m])
     return ops
 
 
