@@ -138,6 +138,8 @@ def genetic_algorithm(
     mutation_stepsize: float = 0.4,
     crossover: Any = None,
     mutation: StepTaker | None = None,
+    symmetrise: Any = None,
+    symmetrise_rate: float = 0.0,
     initial: Any = None,
     sink: MinimaSink | None = None,
     checkpoint_every: int = 1,
@@ -158,7 +160,10 @@ def genetic_algorithm(
     ``crossover(a, b, rng) -> child``: default :func:`cut_and_splice` for clusters,
     :func:`one_point_crossover` otherwise. ``mutation``: a step-taker (default
     :func:`~levinthal.explore.basin_hopping.default_step`) applied with probability
-    ``mutation_rate`` at ``mutation_stepsize``. ``initial``: starting points
+    ``mutation_rate`` at ``mutation_stepsize``. ``symmetrise(x, rng) -> x_new or None``: with
+    probability ``symmetrise_rate`` a child is instead a symmetrised copy of a tournament-chosen
+    member (e.g. :class:`~levinthal.explore.symmetrisation.OrbitCompletion`, Oakley, Johnston &
+    Wales 2013); when it returns None the child is made by crossover as usual. ``initial``: starting points
     (population_size, dim), quenched first; default ``landscape.random_point``. Each
     generation makes ``n_offspring`` children, quenches them in one batch (or through
     ``executor``), stores them in ``sink`` and selects the next population.
@@ -174,6 +179,9 @@ def genetic_algorithm(
                          f"got {population_size}, {n_offspring}, {n_generations}")
     if not 0 <= mutation_rate <= 1:
         raise ValueError(f"genetic_algorithm: mutation_rate must be in [0, 1], got {mutation_rate}")
+    if not 0 <= symmetrise_rate <= 1 or (symmetrise_rate > 0 and symmetrise is None):
+        raise ValueError(f"genetic_algorithm: symmetrise_rate must be in [0, 1] and needs `symmetrise`; got "
+                         f"{symmetrise_rate} with symmetrise={symmetrise!r}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     sink = InMemoryMinima(landscape) if sink is None else sink
     cluster = _is_cluster(landscape)
@@ -223,6 +231,11 @@ def genetic_algorithm(
             break
         children = []
         for _ in range(n_offspring):
+            if symmetrise_rate and rng.random() < symmetrise_rate:
+                sym = symmetrise(st.X[_tournament(st.E, rng)], rng)
+                if sym is not None:
+                    children.append(np.asarray(sym, dtype=np.float64))
+                    continue
             i, j = _tournament(st.E, rng), _tournament(st.E, rng)
             while j == i:
                 j = _tournament(st.E, rng)

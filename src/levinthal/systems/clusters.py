@@ -162,6 +162,11 @@ class LennardJonesCluster(_PairCluster):
         self.r_e = 2.0 ** (1.0 / 6.0) * self.sigma
         self.name = f"lj{self.n_atoms}"
 
+    def pair_potential(self, r: Any) -> np.ndarray:
+        """V(r) = 4ε[(σ/r)¹² − (σ/r)⁶] elementwise for distances ``r`` (any shape), in ε."""
+        s6 = (self.sigma / np.asarray(r, dtype=np.float64)) ** 6
+        return 4.0 * self.epsilon * (s6 * s6 - s6)
+
     def __repr__(self) -> str:
         return f"LennardJonesCluster({self.n_atoms}, epsilon={self.epsilon}, sigma={self.sigma})"
 
@@ -196,6 +201,11 @@ class MorseCluster(_PairCluster):
         self.kernel_params = np.array([self.epsilon, self.rho, self.r0])
         self.r_e = self.r0
         self.name = f"morse{self.n_atoms}:{self.rho:g}"
+
+    def pair_potential(self, r: Any) -> np.ndarray:
+        """V(r) = ε e^{ρ(1−r/r0)} (e^{ρ(1−r/r0)} − 2) elementwise for distances ``r``, in ε."""
+        e = np.exp(self.rho * (1.0 - np.asarray(r, dtype=np.float64) / self.r0))
+        return self.epsilon * e * (e - 2.0)
 
     def __repr__(self) -> str:
         return f"MorseCluster({self.n_atoms}, rho={self.rho}, epsilon={self.epsilon}, r0={self.r0})"

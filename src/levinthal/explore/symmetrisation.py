@@ -1,0 +1,311 @@
+"""Symmetrisation moves for cluster global optimisation: complete the orbits of a symmetric core.
+
+Low-energy clusters are disproportionately symmetric, because a structure with a non-trivial
+point group sits at a point where the energy is stationary with respect to symmetry-breaking
+distortions, and such points are more likely to be extremes of the energy (Wales 1998, Chem.
+Phys. Lett. 285, 330). Oakley, Johnston & Wales (2013, Phys. Chem. Chem. Phys. 15, 3965) turned
+this into a move for basin-hopping and genetic algorithms: find the approximate point group of
+the cluster's *core*, then rebuild the outer atoms as complete orbits of that group. On the
+double-funnel LJ38, LJ75 and LJ98 landscapes this cut the mean time to the global minimum by up
+to two orders of magnitude (GMIN: 37 quenches for LJ38, against about 2,800 with plain moves).
+
+This module implements that idea from the paper's description, in our own way:
+
+1. **Cores.** The atoms are sorted by distance from the centroid; for every core size m in
+   ``[min_core, max_core]`` that falls between radial shells (the next atom is at least
+   ``shell_gap`` farther out), the point group of the m innermost atoms is found with the loose
+   tolerance ``core_tol`` (:func:`levinthal.symmetry.point_group.point_group_operations`: every
+   orthogonal R mapping the core onto itself atom for atom within ``core_tol``). Cores whose
+   group has at least ``min_order`` operations are candidates; one is drawn with probability
+   proportional to its group order (large groups constrain more and pay off more).
+2. **Orbits.** Every operation of the core's group is applied to every outer atom (about the
+   core's centroid); the images of one atom, merged within ``site_tol``, are that atom's orbit.
+   Orbits that contain another outer atom's position are the same orbit and kept once.
+3. **Completion.** Starting from the core, whole orbits are added greedily, each time the one
+   with the lowest pair energy per atom against what is already placed (plus Gaussian noise of
+   ``noise`` ε per atom, so repeated moves explore different fillings), skipping orbits that are
+   larger than the atoms left or that would put two atoms closer than ``overlap`` r_e. Atoms
+   left over go one by one to the remaining orbit sites of lowest insertion energy, and if
+   those run out, to random sites just outside the cluster.
+
+The result is recentred; the quench that follows does the rest. The move needs a pair
+potential (``landscape.pair_potential(r)``, as :class:`~levinthal.systems.clusters.LennardJonesCluster`
+and :class:`~levinthal.systems.clusters.MorseCluster` provide) for the orbit energies.
+
+:class:`SymmetrisingStep` mixes it into any step-taker: with probability ``probability`` a step
+is a symmetrisation of the current structure, otherwise (or when no core has a group of order
+≥ ``min_order``) the base step.
+
+Units: lengths in the landscape's length unit; ``core_tol``, ``site_tol`` and ``overlap`` are
+given as fractions of the pair-minimum distance r_e.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from levinthal.explore.steps import ClusterStep, StepTaker
+from levinthal.symmetry.point_group import point_group_operations
+
+__all__ = ["OrbitCompletion", "SymmetricCore", "SymmetrisingStep"]
+
+
+@dataclass(frozen=True)
+class SymmetricCore:
+    """A core found by :meth:`OrbitCompletion.cores`: ``atoms`` (indices, innermost first), the
+    approximate point group ``operations`` (each (3, 3), about ``centre``) and its ``order``."""
+
+    atoms: np.ndarray
+    operations: np.ndarray
+    centre: np.ndarray
+
+    @property
+    def order(self) -> int:
+        return len(self.operations)
+
+
+@dataclass
+class OrbitCompletion:
+    """Core point group + orbit completion (Oakley, Johnston & Wales 2013); module docstring.
+
+    Parameters
+    ----------
+    landscape
+        An atomic cluster with ``n_atoms``, ``r_e`` and a vectorised ``pair_potential(r)``.
+    core_tol : float
+        Tolerance of the core's point group, in r_e (default 0.25).
+    min_order : int
+        Smallest group order worth symmetrising to (default 4).
+    min_core, max_core : int
+        Core sizes tried (default 5 to N/2).
+    shell_gap : float
+        A core boundary must fall where the next atom is at least this much (r_e) farther from
+        the centroid (default 0.04), so cores are not cut through a shell.
+    site_tol : float
+        Images closer than this (r_e) are one site (default 0.25).
+    overlap : float
+        No two placed atoms closer than this (r_e) (default 0.8).
+    noise : float
+        Standard deviation (ε per atom) of the noise added to orbit energies when choosing the
+        next orbit (default 0.05).
+    choose : {"order", "energy"}
+        Which core to complete: ``"order"`` draws one with probability proportional to its
+        group order (default; the best in our LJ38 scans); ``"energy"`` completes every core
+        and returns the completion of lowest (unquenched) energy.
+    cache_size : int
+        Structures whose cores are remembered (default 64).
+    """
+
+    landscape: Any
+    core_tol: float = 0.25
+    min_order: int = 4
+    min_core: int = 5
+    max_core: int | None = None
+    shell_gap: float = 0.04
+    site_tol: float = 0.25
+    overlap: float = 0.8
+    noise: float = 0.05
+    choose: str = "order"
+    cache_size: int = 64
+    n_atoms: int = field(init=False)
+    r_e: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        n = getattr(self.landscape, "n_atoms", None)
+        if n is None or 3 * int(n) != int(self.landscape.dim):
+            raise ValueError("OrbitCompletion needs an atomic cluster landscape (n_atoms with dim = 3 "
+                             f"n_atoms); {getattr(self.landscape, 'name', self.landscape)!r} has none")
+        if not callable(getattr(self.landscape, "pair_potential", None)):
+            raise ValueError(f"OrbitCompletion needs landscape.pair_potential(r) for orbit energies; "
+                             f"{getattr(self.landscape, 'name', self.landscape)!r} has none")
+        self.n_atoms = int(n)
+        self._cache: OrderedDict[bytes, list[SymmetricCore]] = OrderedDict()
+        self.r_e = float(getattr(self.landscape, "r_e", 1.0))
+        if self.max_core is None:
+            self.max_core = self.n_atoms // 2
+        if not 3 <= self.min_core <= self.max_core < self.n_atoms:
+            raise ValueError("OrbitCompletion: need 3 <= min_core <= max_core < n_atoms, got "
+                             f"{self.min_core}, {self.max_core}, {self.n_atoms}")
+        for name in ("core_tol", "site_tol", "overlap"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"OrbitCompletion: {name} must be > 0, got {getattr(self, name)}")
+        if self.choose not in ("order", "energy"):
+            raise ValueError(f"OrbitCompletion: choose must be 'order' or 'energy', got {self.choose!r}")
+        if self.min_order < 2:
+            raise ValueError(f"OrbitCompletion: min_order must be >= 2, got {self.min_order}")
+
+    # -- step 1: symmetric cores --------------------------------------------------------
+    def cores(self, x: Any) -> list[SymmetricCore]:
+        """Every core of ``x`` (shape (3N,)) whose approximate point group has order ≥ min_order.
+
+        The answer for the last ``cache_size`` structures is remembered: a population member or
+        a basin-hopping walker is symmetrised again and again while it survives."""
+        pos = _positions(x, self.n_atoms)
+        key = pos.tobytes()
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        found = self._find_cores(pos)
+        self._cache[key] = found
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return found
+
+    def _find_cores(self, pos: np.ndarray) -> list[SymmetricCore]:
+        r = np.linalg.norm(pos - pos.mean(axis=0), axis=1)
+        order = np.argsort(r, kind="stable")
+        found = []
+        for m in range(self.min_core, int(self.max_core) + 1):
+            if r[order[m]] - r[order[m - 1]] < self.shell_gap * self.r_e:
+                continue
+            atoms = order[:m]
+            ops = point_group_operations(pos[atoms].reshape(-1), tol=self.core_tol * self.r_e)
+            if ops is not None and len(ops) >= self.min_order:
+                found.append(SymmetricCore(atoms=atoms, operations=np.asarray(ops),
+                                           centre=pos[atoms].mean(axis=0)))
+        return found
+
+    # -- steps 2 and 3: orbits and their completion -------------------------------------
+    def orbits(self, x: Any, core: SymmetricCore) -> list[np.ndarray]:
+        """Distinct orbits (each (k, 3), about the core's centre) of the atoms outside ``core``."""
+        pos = _positions(x, self.n_atoms) - core.centre
+        outer = pos[np.setdiff1d(np.arange(self.n_atoms), core.atoms)]
+        tol2 = (self.site_tol * self.r_e) ** 2
+        images = np.einsum("gij,aj->agi", core.operations, outer)  # (n_outer, g, 3)
+        d2 = ((images[:, :, None, :] - images[:, None, :, :]) ** 2).sum(axis=3)  # (n_outer, g, g)
+        first = np.argmax(d2 < tol2, axis=2)  # a site is kept when no earlier image coincides with it
+        unique = first == np.arange(images.shape[1])[None, :]
+        # b's position lies on a's orbit -> b's orbit is a's
+        on_orbit = (((images[:, :, None, :] - outer[None, None]) ** 2).sum(axis=3) < tol2).any(axis=1)
+        orbits, covered = [], np.zeros(len(outer), dtype=bool)
+        for a in range(len(outer)):
+            if not covered[a]:
+                covered |= on_orbit[a]
+                orbits.append(images[a][unique[a]])
+        return orbits
+
+    def complete(self, x: Any, core: SymmetricCore, rng: np.random.Generator) -> np.ndarray:
+        """The core plus outer atoms rebuilt as whole orbits of its group; shape (3N,), centred."""
+        pos = _positions(x, self.n_atoms)
+        V = self.landscape.pair_potential
+        min_d = self.overlap * self.r_e
+        placed = [pos[core.atoms] - core.centre]
+        left = self.n_atoms - len(core.atoms)
+        orbits = self.orbits(x, core)
+        if not orbits:
+            return _recentred(placed[0])
+        sizes = np.array([len(o) for o in orbits])
+        owner = np.repeat(np.arange(len(orbits)), sizes)  # site -> its orbit
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        sites = np.concatenate(orbits)
+        d_ss = np.sqrt(((sites[:, None] - sites[None]) ** 2).sum(axis=2))
+        v_ss = V(np.maximum(d_ss, 1e-3 * self.r_e))
+        d_sc = np.sqrt(((sites[:, None] - placed[0][None]) ** 2).sum(axis=2))
+        acc = V(d_sc).sum(axis=1)  # each site's pair energy with everything placed so far
+        nearest = d_sc.min(axis=1)  # each site's distance to the nearest placed atom
+        same = (owner[:, None] == owner[None, :]) & ~np.eye(len(sites), dtype=bool)  # orbit-mates
+        internal = np.add.reduceat(np.where(same, v_ss, 0.0).sum(axis=1), starts) / 2.0
+        usable = np.logical_and.reduceat((np.where(same, d_ss, np.inf) >= min_d).all(axis=1), starts)
+        # (orbits whose own sites keep at least min_d apart)
+        taken = np.zeros(len(sites), dtype=bool)
+        while left > 0:
+            fits = usable & (sizes <= left) & (np.minimum.reduceat(nearest, starts) >= min_d)
+            if not fits.any():
+                break
+            e = (np.add.reduceat(acc, starts) + internal) / sizes + self.noise * rng.normal(size=len(sizes))
+            j = int(np.argmin(np.where(fits, e, np.inf)))
+            idx = np.flatnonzero(owner == j)
+            placed.append(sites[idx])
+            taken[idx] = True
+            usable[j] = False
+            acc += v_ss[:, idx].sum(axis=1)
+            nearest = np.minimum(nearest, d_ss[:, idx].min(axis=1))
+            left -= len(idx)
+        while left > 0:  # single sites of the unused orbits, lowest insertion energy first
+            free = ~taken & (nearest >= min_d)
+            if not free.any():
+                break
+            j = int(np.argmin(np.where(free, acc, np.inf)))
+            placed.append(sites[j:j + 1])
+            taken[j] = True
+            acc += v_ss[:, j]
+            nearest = np.minimum(nearest, d_ss[:, j])
+            left -= 1
+        out = np.concatenate(placed)
+        while left > 0:  # no orbit site left: just outside the cluster in a random direction
+            u = rng.normal(size=3)
+            u /= np.linalg.norm(u)
+            out = np.concatenate([out, (u * ((out @ u).max() + self.r_e))[None]])
+            left -= 1
+        return _recentred(out)
+
+    def __call__(self, x: Any, rng: np.random.Generator) -> np.ndarray | None:
+        """A symmetrised structure from ``x`` (3N,), or None when no core has a group of order
+        ≥ ``min_order``. The core is drawn with probability proportional to its group order."""
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"OrbitCompletion needs a numpy.random.Generator, got {type(rng).__name__}")
+        cores = self.cores(x)
+        if not cores:
+            return None
+        if self.choose == "order":
+            w = np.array([c.order for c in cores], dtype=float)
+            core = cores[int(rng.choice(len(cores), p=w / w.sum()))]
+            return self.complete(x, core, rng)
+        best, best_e = None, math.inf
+        for core in cores:
+            y = self.complete(x, core, rng)
+            e = float(self.landscape.energy(y))
+            if e < best_e:
+                best, best_e = y, e
+        return best
+
+
+@dataclass
+class SymmetrisingStep:
+    """A step-taker: with probability ``probability`` the symmetrisation ``symmetrise`` of the
+    current structure, otherwise (and whenever it finds no symmetric core) ``base``.
+
+    ``attempts`` and ``applied`` count symmetrisations tried and made (not checkpointed: they
+    describe this process's share of a run). Default base: :class:`ClusterStep` (uniform cube
+    displacement of every atom, recentred).
+    """
+
+    symmetrise: OrbitCompletion
+    probability: float = 0.1
+    base: StepTaker | None = None
+    attempts: int = 0
+    applied: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.probability <= 1:
+            raise ValueError(f"SymmetrisingStep: probability must be in [0, 1], got {self.probability}")
+        if self.base is None:
+            self.base = ClusterStep(self.symmetrise.n_atoms)
+
+    def __call__(self, x: np.ndarray, stepsize: float, rng: np.random.Generator) -> np.ndarray:
+        if rng.random() < self.probability:
+            self.attempts += 1
+            out = self.symmetrise(x, rng)
+            if out is not None:
+                self.applied += 1
+                return out
+        return self.base(x, stepsize, rng)
+
+
+def _recentred(pos: np.ndarray) -> np.ndarray:
+    return (pos - pos.mean(axis=0)).reshape(-1)
+
+
+def _positions(x: Any, n_atoms: int) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.shape != (3 * n_atoms,):
+        raise ValueError(f"symmetrisation: x has shape {x.shape}, expected ({3 * n_atoms},) = "
+                         f"3 × {n_atoms} atoms")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("symmetrisation: x has non-finite coordinates")
+    return x.reshape(n_atoms, 3)
