@@ -70,6 +70,7 @@ from levinthal.explore.parallel_tempering_bh import parallel_tempering_basin_hop
 from levinthal.explore.population import genetic_algorithm
 from levinthal.explore.sink import InMemoryMinima
 from levinthal.explore.steps import AdaptiveStepSize
+from levinthal.explore.symmetrisation import OrbitCompletion, SymmetrisingStep
 from levinthal.systems.clusters import LennardJonesCluster
 
 GLOBAL_MINIMA = {13: -44.326801, 38: -173.928427}
@@ -108,6 +109,14 @@ def run_levinthal(kind: str, n: int, seed: int, max_quenches: int, max_seconds: 
     elif kind == "ga":
         r = genetic_algorithm(L, population_size=20, n_offspring=16, mutation_rate=0.1,
                               n_generations=max_quenches // 16, **common)
+    elif kind == "ga-sym":
+        r = genetic_algorithm(L, population_size=20, n_offspring=16, mutation_rate=0.1,
+                              symmetrise=OrbitCompletion(L), symmetrise_rate=0.3,
+                              n_generations=max_quenches // 16, **common)
+    elif kind == "bh-sym":
+        r = basin_hopping(L, n_steps=max_quenches - 1, temperature=1.0, stepsize=0.4,
+                          step=SymmetrisingStep(OrbitCompletion(L), probability=0.1),
+                          adaptive=AdaptiveStepSize(target=0.5), **common)
     else:
         raise ValueError(kind)
     seconds = time.perf_counter() - t0
@@ -146,7 +155,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--sizes", type=int, nargs="+", default=[13, 38])
-    ap.add_argument("--methods", nargs="+", default=["pele", "bh", "bhpt", "ga"])
+    ap.add_argument("--methods", nargs="+", default=["pele", "bh", "bhpt", "ga", "ga-sym", "bh-sym"])
     ap.add_argument("--max-quenches", type=int, default=2500, help="quench cap per run (default 2500)")
     ap.add_argument("--max-seconds", type=float, default=10.0, help="wall-time cap per run (default 10 s)")
     ap.add_argument("--json", default=None)

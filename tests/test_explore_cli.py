@@ -122,3 +122,14 @@ def test_rates_use_the_global_minimums_component_only(lj7_db, tmp_path, capsys):
     assert main(["rates", "lj7", "--db", str(path), "--temperature", "0.1"]) == 0
     assert f"(of {n_all} stored)" in capsys.readouterr().out
     assert np.isfinite(r["mfpt_ab"])
+
+
+def test_explore_with_symmetrisation_finds_lj38_and_refuses_misuse(tmp_path, capsys):
+    db = str(tmp_path / "s.db")
+    out = _json(capsys, ["explore", "lj38", "--method", "ga", "--walkers", "20", "--symmetrise", "0.3",
+                         "--steps", "40", "--target", "-173.928427", "--seed", "2", "--db", db])
+    assert out["converged"] and out["lowest"][0]["energy"] == pytest.approx(-173.928427, abs=1e-5)
+    with pytest.raises(SystemExit, match="--symmetrise needs --method bh or ga"):
+        main(["explore", "lj13", "--method", "pt", "--symmetrise", "0.2", "--db", db])
+    with pytest.raises(SystemExit, match="pair potential"):
+        main(["explore", "bln46", "--method", "bh", "--symmetrise", "0.2", "--db", db])

@@ -43,6 +43,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--stepsize", type=float, default=None, help="initial step size (adapted)")
     p.add_argument("--target", type=float, default=None,
                    help="stop when this energy is reached (bh, bhpt, ga)")
+    p.add_argument("--symmetrise", type=float, default=None, metavar="RATE",
+                   help="atomic clusters, bh and ga: symmetrisation moves (core point group + orbit "
+                        "completion, Oakley, Johnston & Wales 2013) as this fraction of BH steps or GA "
+                        "children (0.1 for bh and 0.3 for ga were best on LJ38)")
     p.add_argument("--checkpoint-every", type=int, default=10, help="steps between checkpoints (default 10)")
     p.add_argument("--max-seconds", type=float, default=None, help="wall-clock budget (bh, bhpt, ga)")
     p.add_argument("--lowest", type=int, default=5, help="how many lowest minima to print (default 5)")
@@ -51,7 +55,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _params(args: Any) -> dict:
-    keys = ("steps", "walkers", "temperature", "t_max", "stepsize", "target")
+    keys = ("steps", "walkers", "temperature", "t_max", "stepsize", "target", "symmetrise")
     return {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
 
 
@@ -75,10 +79,20 @@ def _search(args: Any, land: Any, sink: Any, db: Any, run_record: Any) -> dict:
     quiet = args.quiet or args.json
     every = args.checkpoint_every
     m = args.method
+    symmetrise = None
+    if args.symmetrise is not None:
+        from levinthal.explore.symmetrisation import OrbitCompletion
+
+        symmetrise = OrbitCompletion(land)
     if m == "bh":
         opts = {"temperature": args.temperature} if args.temperature is not None else {}
         if args.stepsize is not None:
             opts["stepsize"] = args.stepsize
+        if symmetrise is not None:
+            from levinthal.explore.basin_hopping import default_step
+            from levinthal.explore.symmetrisation import SymmetrisingStep
+
+            opts["step"] = SymmetrisingStep(symmetrise, probability=args.symmetrise, base=default_step(land))
         res = explore.basin_hopping(land, n_steps=args.steps, n_walkers=args.walkers, sink=sink,
                                     checkpoint_every=every, target_energy=args.target, seed=args.seed,
                                     max_seconds=args.max_seconds, quiet=quiet, **opts)
@@ -90,6 +104,7 @@ def _search(args: Any, land: Any, sink: Any, db: Any, run_record: Any) -> dict:
     elif m == "ga":
         res = explore.genetic_algorithm(land, population_size=args.walkers or 10, n_generations=args.steps,
                                         sink=sink, checkpoint_every=max(1, every // 10),
+                                        symmetrise=symmetrise, symmetrise_rate=args.symmetrise or 0.0,
                                         target_energy=args.target, seed=args.seed,
                                         max_seconds=args.max_seconds, quiet=quiet)
     elif m == "anneal":
@@ -129,7 +144,13 @@ def run(args: Any) -> int:
         raise SystemExit("levinthal explore: --steps must be at least 1")
     if args.temperature is not None and not args.temperature > 0:
         raise SystemExit(f"levinthal explore: --temperature must be positive, got {args.temperature}")
+    if args.symmetrise is not None and (args.method not in ("bh", "ga") or not 0 < args.symmetrise <= 1):
+        raise SystemExit(f"levinthal explore: --symmetrise needs --method bh or ga and a rate in (0, 1], got "
+                         f"--method {args.method} --symmetrise {args.symmetrise}")
     land = make_system(args.system, seed=args.seed)
+    if args.symmetrise is not None and not callable(getattr(land, "pair_potential", None)):
+        raise SystemExit(f"levinthal explore: --symmetrise needs an atomic cluster with a pair potential; "
+                         f"{land.name} has none")
     with Database(args.db) as db:
         run_record, resumed = db.resume_or_start_run(land, args.method, _params(args), args.seed)
         before = db.count_minima(land)

@@ -15,10 +15,11 @@ from levinthal.explore.executor import ProcessExecutor, SerialExecutor
 from levinthal.explore.parallel_tempering_bh import parallel_tempering_basin_hopping
 from levinthal.explore.population import PopulationResult, cut_and_splice, genetic_algorithm
 from levinthal.explore.steps import AdaptiveStepSize, ClusterStep, GaussianStep, SurfaceMove
+from levinthal.explore.symmetrisation import OrbitCompletion, SymmetrisingStep
 
-__all__ += ["AdaptiveStepSize", "BasinHoppingResult", "ClusterStep", "GaussianStep", "PopulationResult",
-            "ProcessExecutor", "SerialExecutor", "SurfaceMove", "basin_hopping", "cut_and_splice",
-            "genetic_algorithm", "parallel_tempering_basin_hopping"]
+__all__ += ["AdaptiveStepSize", "BasinHoppingResult", "ClusterStep", "GaussianStep", "OrbitCompletion",
+            "PopulationResult", "ProcessExecutor", "SerialExecutor", "SurfaceMove", "SymmetrisingStep",
+            "basin_hopping", "cut_and_splice", "genetic_algorithm", "parallel_tempering_basin_hopping"]
 
 # annealing, replica exchange, Langevin dynamics, SGD as a thermostat
 from levinthal.explore.annealing import AnnealingResult, Schedule, anneal, make_schedule  # noqa: E402
