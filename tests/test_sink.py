@@ -52,3 +52,25 @@ def test_checkpoint_file_round_trip_and_corruption(tmp_path):
         InMemoryMinima(checkpoint_path=path).load_checkpoint()
     with pytest.raises(ValueError, match="non-finite"):
         sink.add_minimum(np.zeros(3), float("nan"))
+
+
+def test_energy_index_finds_the_same_duplicates_as_a_full_scan():
+    """Points on a line with energies drawn from a few levels: the sorted-energy window must merge
+    exactly the pairs a brute-force scan over every stored minimum would merge."""
+    rng = np.random.default_rng(7)
+    sink = InMemoryMinima(None, energy_tol=1e-6, distance_tol=1e-3)
+    kept: list[tuple[float, np.ndarray]] = []
+    for _ in range(400):
+        e = float(rng.integers(0, 25)) + rng.choice([0.0, 5e-7, 3e-6])
+        x = np.array([float(rng.integers(0, 3)), 0.0])
+        match = next((k for k, (ek, xk) in enumerate(kept)
+                      if abs(ek - e) <= 1e-6 and np.linalg.norm(xk - x) <= 1e-3), None)
+        mid, new = sink.add_minimum(x, e)
+        assert new == (match is None)
+        if match is None:
+            kept.append((e, x))
+            assert mid == len(kept) - 1
+        else:
+            assert mid == match
+    assert len(sink) == len(kept)
+    assert [m.energy for m in sink.lowest(5)] == sorted(e for e, _ in kept)[:5]

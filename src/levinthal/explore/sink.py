@@ -21,6 +21,7 @@ Duplicates are decided by energy *and* geometry modulo the landscape's symmetry
 
 from __future__ import annotations
 
+import bisect
 import os
 import pickle
 import tempfile
@@ -83,7 +84,9 @@ class FoundMinimum:
 
 @dataclass
 class InMemoryMinima:
-    """A :class:`MinimaSink` that keeps minima in a list sorted by energy.
+    """A :class:`MinimaSink` that keeps minima in a list (in the order found, ``id`` = position)
+    with an energy-sorted index, so a duplicate check compares only the minima within
+    ``energy_tol`` (O(log n) to find them, not a scan of every stored minimum).
 
     ``landscape`` supplies the symmetry used to merge duplicates. ``checkpoint_path``: if
     given, checkpoints are pickled there (written to a temporary file and renamed, so a kill
@@ -96,20 +99,36 @@ class InMemoryMinima:
     checkpoint_path: str | os.PathLike | None = None
     minima: list[FoundMinimum] = field(default_factory=list)
     _checkpoint: dict | None = None
+    _energies: list[float] = field(default_factory=list, repr=False)
+    _ids: list[int] = field(default_factory=list, repr=False)
 
     def add_minimum(self, x: Any, energy: float, *, source: str | None = None) -> tuple[int, bool]:
         x = np.array(_to_numpy(x), dtype=float)
         energy = float(energy)
         if not np.isfinite(energy) or not np.all(np.isfinite(x)):
             raise ValueError(f"InMemoryMinima.add_minimum: non-finite minimum (energy={energy})")
-        for m in self.minima:
-            if abs(m.energy - energy) <= self.energy_tol and same_structure(
-                    self.landscape, m.x, x, m.energy, energy, self.energy_tol, self.distance_tol):
+        energies, ids = self._index()
+        lo = bisect.bisect_left(energies, energy - self.energy_tol)
+        hi = bisect.bisect_right(energies, energy + self.energy_tol)
+        for k in range(lo, hi):  # only minima within energy_tol are candidates
+            m = self.minima[ids[k]]
+            if same_structure(self.landscape, m.x, x, m.energy, energy, self.energy_tol, self.distance_tol):
                 m.hits += 1
                 return m.id, False
         m = FoundMinimum(id=len(self.minima), x=x, energy=energy, source=source)
         self.minima.append(m)
+        energies.insert(hi, energy)
+        ids.insert(hi, m.id)
         return m.id, True
+
+    def _index(self) -> tuple[list[float], list[int]]:
+        """Energies in ascending order and the positions of their minima in ``self.minima``
+        (rebuilt when ``minima`` was replaced, e.g. by a checkpoint)."""
+        if len(self._ids) != len(self.minima):
+            order = sorted(range(len(self.minima)), key=lambda i: self.minima[i].energy)
+            self._energies = [self.minima[i].energy for i in order]
+            self._ids = order
+        return self._energies, self._ids
 
     def lowest(self, k: int = 1) -> list[FoundMinimum]:
         """The ``k`` lowest minima, lowest first."""
