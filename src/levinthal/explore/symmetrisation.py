@@ -203,15 +203,20 @@ class OrbitCompletion:
         owner = np.repeat(np.arange(len(orbits)), sizes)  # site -> its orbit
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         sites = np.concatenate(orbits)
-        d_ss = np.sqrt(((sites[:, None] - sites[None]) ** 2).sum(axis=2))
-        v_ss = V(np.maximum(d_ss, 1e-3 * self.r_e))
-        d_sc = np.sqrt(((sites[:, None] - placed[0][None]) ** 2).sum(axis=2))
-        acc = V(d_sc).sum(axis=1)  # each site's pair energy with everything placed so far
-        nearest = d_sc.min(axis=1)  # each site's distance to the nearest placed atom
-        same = (owner[:, None] == owner[None, :]) & ~np.eye(len(sites), dtype=bool)  # orbit-mates
-        internal = np.add.reduceat(np.where(same, v_ss, 0.0).sum(axis=1), starts) / 2.0
-        usable = np.logical_and.reduceat((np.where(same, d_ss, np.inf) >= min_d).all(axis=1), starts)
-        # (orbits whose own sites keep at least min_d apart)
+        floor = 1e-3 * self.r_e  # keeps V finite for a site's distance to itself
+
+        def distances(points: np.ndarray) -> np.ndarray:  # (n_sites, len(points))
+            return np.sqrt(((sites[:, None, :] - points[None, :, :]) ** 2).sum(axis=2))
+
+        d = distances(placed[0])
+        acc = V(d).sum(axis=1)  # each site's pair energy with everything placed so far
+        nearest = d.min(axis=1)  # each site's distance to the nearest placed atom
+        internal, usable = np.zeros(len(orbits)), np.ones(len(orbits), dtype=bool)
+        for j, o in enumerate(orbits):  # energy within each orbit, and whether its sites keep apart
+            if len(o) > 1:
+                dd = np.sqrt(((o[:, None] - o[None]) ** 2).sum(axis=2))[np.triu_indices(len(o), 1)]
+                internal[j] = V(dd).sum()
+                usable[j] = dd.min() >= min_d
         taken = np.zeros(len(sites), dtype=bool)
         while left > 0:
             fits = usable & (sizes <= left) & (np.minimum.reduceat(nearest, starts) >= min_d)
@@ -223,8 +228,9 @@ class OrbitCompletion:
             placed.append(sites[idx])
             taken[idx] = True
             usable[j] = False
-            acc += v_ss[:, idx].sum(axis=1)
-            nearest = np.minimum(nearest, d_ss[:, idx].min(axis=1))
+            d = distances(sites[idx])
+            acc += V(np.maximum(d, floor)).sum(axis=1)
+            nearest = np.minimum(nearest, d.min(axis=1))
             left -= len(idx)
         while left > 0:  # single sites of the unused orbits, lowest insertion energy first
             free = ~taken & (nearest >= min_d)
@@ -233,8 +239,9 @@ class OrbitCompletion:
             j = int(np.argmin(np.where(free, acc, np.inf)))
             placed.append(sites[j:j + 1])
             taken[j] = True
-            acc += v_ss[:, j]
-            nearest = np.minimum(nearest, d_ss[:, j])
+            d = distances(sites[j:j + 1])[:, 0]
+            acc += V(np.maximum(d, floor))
+            nearest = np.minimum(nearest, d)
             left -= 1
         out = np.concatenate(placed)
         while left > 0:  # no orbit site left: just outside the cluster in a random direction

@@ -105,6 +105,17 @@ def point_group_operations(x: Any, *, species: Any = None, tol: float = 1e-3) ->
     G = np.concatenate([np.stack([e1, e2, e3], axis=2), np.stack([e1, e2, -e3], axis=2)])  # frames
     R = G @ F.T  # (M, 3, 3) candidate operations, proper then improper
     proper = np.arange(len(R)) < len(R) // 2  # frames were stacked proper first, improper second
+    # Cheap screen: a few atoms must already land on atoms of their species within tol.
+    probe = np.argsort(-r, kind="stable")[: min(n, 6)]
+    other_species = species[probe][:, None] != species[None, :]
+    survive = np.zeros(len(R), dtype=bool)
+    step = max(1, 4_000_000 // (len(probe) * n))
+    for start in range(0, len(R), step):
+        img = np.einsum("mij,nj->mni", R[start:start + step], P[probe])  # (M, k, 3)
+        d2 = ((img[:, :, None, :] - P[None, None, :, :]) ** 2).sum(axis=3)  # (M, k, N)
+        d2[:, other_species] = np.inf
+        survive[start:start + step] = (d2.min(axis=2) <= tol * tol).all(axis=1)
+    R, proper = R[survive], proper[survive]
     ops: list[np.ndarray] = []
     # Two operations are the same when they permute the atoms alike and agree in handedness
     # (only the identity and, for a planar structure, the reflection in its plane fix every
