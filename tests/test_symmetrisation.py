@@ -10,7 +10,7 @@ import pytest
 from levinthal.explore.basin_hopping import basin_hopping
 from levinthal.explore.population import genetic_algorithm
 from levinthal.explore.steps import ClusterStep
-from levinthal.explore.symmetrisation import OrbitCompletion, SymmetrisingStep
+from levinthal.explore.symmetrisation import OrbitCompletion, SymmetricCore, SymmetrisingStep
 from levinthal.minimize import minimize
 from levinthal.symmetry.point_group import point_group_operations
 from levinthal.systems.clusters import LennardJonesCluster, MorseCluster
@@ -144,3 +144,18 @@ def test_basin_hopping_takes_symmetrising_steps(lj38):
     r = basin_hopping(lj38, n_steps=30, step=step, seed=0)
     assert r.steps == 30 and np.isfinite(r.energy)
     assert step.attempts > 0 and step.applied > 0
+
+
+def test_twinning_an_icosahedron_across_a_five_fold_plane_gives_the_decahedron():
+    """Reflecting one half of the LJ13 icosahedron across the plane perpendicular to a five-fold
+    axis eclipses the two pentagons: the D5h decahedron (order 20), which stays D5h when quenched."""
+    L = LennardJonesCluster(13)
+    x = basin_hopping(L, n_steps=50, seed=0, target_energy=-44.326801, target_tol=1e-5).x
+    ops = np.array(point_group_operations(x, tol=1e-3))
+    assert len(ops) == 120
+    core = SymmetricCore(atoms=np.arange(13), operations=ops, centre=x.reshape(-1, 3).mean(axis=0))
+    y = OrbitCompletion(L, min_core=3, max_core=12).twin_across(x, core, np.random.default_rng(0))
+    assert len(point_group_operations(y, tol=1e-2)) == 20
+    q = minimize(L, y)
+    assert q.energy == pytest.approx(-41.555195, abs=1e-5)
+    assert len(point_group_operations(q.x, tol=1e-3)) == 20

@@ -99,6 +99,10 @@ class OrbitCompletion:
         and returns the completion of lowest (unquenched) energy.
     cache_size : int
         Structures whose cores are remembered (default 64).
+    twin : float
+        Fraction of calls that twin the cluster across a plane perpendicular to a rotation
+        axis of a (uniformly drawn) core instead of completing orbits (:meth:`twin_across`;
+        default 0.2: as good as 0 on LJ38, and needed to reach decahedra from icosahedral cores).
     """
 
     landscape: Any
@@ -112,6 +116,7 @@ class OrbitCompletion:
     noise: float = 0.05
     choose: str = "order"
     cache_size: int = 64
+    twin: float = 0.2
     n_atoms: int = field(init=False)
     r_e: float = field(init=False)
 
@@ -134,6 +139,8 @@ class OrbitCompletion:
         for name in ("core_tol", "site_tol", "overlap"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"OrbitCompletion: {name} must be > 0, got {getattr(self, name)}")
+        if not 0 <= self.twin <= 1:
+            raise ValueError(f"OrbitCompletion: twin must be in [0, 1], got {self.twin}")
         if self.choose not in ("order", "energy"):
             raise ValueError(f"OrbitCompletion: choose must be 'order' or 'energy', got {self.choose!r}")
         if self.min_order < 2:
@@ -176,17 +183,16 @@ class OrbitCompletion:
         pos = _positions(x, self.n_atoms) - core.centre
         outer = pos[np.setdiff1d(np.arange(self.n_atoms), core.atoms)]
         tol2 = (self.site_tol * self.r_e) ** 2
-        images = np.einsum("gij,aj->agi", core.operations, outer)  # (n_outer, g, 3)
-        d2 = ((images[:, :, None, :] - images[:, None, :, :]) ** 2).sum(axis=3)  # (n_outer, g, g)
-        first = np.argmax(d2 < tol2, axis=2)  # a site is kept when no earlier image coincides with it
-        unique = first == np.arange(images.shape[1])[None, :]
-        # b's position lies on a's orbit -> b's orbit is a's
-        on_orbit = (((images[:, :, None, :] - outer[None, None]) ** 2).sum(axis=3) < tol2).any(axis=1)
         orbits, covered = [], np.zeros(len(outer), dtype=bool)
-        for a in range(len(outer)):
-            if not covered[a]:
-                covered |= on_orbit[a]
-                orbits.append(images[a][unique[a]])
+        for a in range(len(outer)):  # one orbit at a time: atoms on it are not visited again
+            if covered[a]:
+                continue
+            images = core.operations @ outer[a]  # (g, 3)
+            d2 = ((images[:, None, :] - images[None, :, :]) ** 2).sum(axis=2)
+            first = np.argmax(d2 < tol2, axis=1)  # keep an image unless an earlier one coincides
+            orbit = images[first == np.arange(len(images))]
+            covered |= (((outer[:, None, :] - orbit[None, :, :]) ** 2).sum(axis=2) < tol2).any(axis=1)
+            orbits.append(orbit)
         return orbits
 
     def complete(self, x: Any, core: SymmetricCore, rng: np.random.Generator) -> np.ndarray:
@@ -251,6 +257,43 @@ class OrbitCompletion:
             left -= 1
         return _recentred(out)
 
+    def twin_across(self, x: Any, core: SymmetricCore, rng: np.random.Generator) -> np.ndarray:
+        """Reflect one half of the cluster onto the other across a plane through the core's
+        centre perpendicular to one of its highest-order rotation axes; shape (3N,), centred.
+
+        Across the plane perpendicular to a five-fold axis of an icosahedral core this turns it
+        into a decahedral one (Ino 1969: a decahedron is a twinned icosahedral fragment), the
+        way into the decahedral funnel of LJ75 that orbit completion of an icosahedral core
+        alone never takes. Atoms within ``site_tol`` of the plane stay; the kept half (chosen at
+        random) is reflected; surplus atoms are dropped outermost first, missing ones are put
+        back from the discarded half where they keep ``overlap`` apart (lowest pair energy
+        first), then just outside the cluster."""
+        pos = _positions(x, self.n_atoms) - core.centre
+        normal = _highest_axis(core.operations, rng)
+        s = pos @ normal
+        near = np.abs(s) < self.site_tol * self.r_e
+        side = 1.0 if rng.random() < 0.5 else -1.0
+        kept = pos[(side * s) >= self.site_tol * self.r_e]
+        out = np.concatenate([pos[near], kept, kept - 2.0 * np.outer(kept @ normal, normal)])
+        if len(out) > self.n_atoms:
+            out = out[np.argsort(np.linalg.norm(out, axis=1), kind="stable")[: self.n_atoms]]
+        rest = pos[(side * s) <= -self.site_tol * self.r_e]
+        V, min_d = self.landscape.pair_potential, self.overlap * self.r_e
+        while len(out) < self.n_atoms and len(rest):
+            d = np.sqrt(((rest[:, None] - out[None]) ** 2).sum(axis=2))
+            free = d.min(axis=1) >= min_d
+            if not free.any():
+                break
+            e = np.where(free, V(np.maximum(d, min_d)).sum(axis=1), np.inf)
+            j = int(np.argmin(e))
+            out = np.concatenate([out, rest[j:j + 1]])
+            rest = np.delete(rest, j, axis=0)
+        while len(out) < self.n_atoms:
+            u = rng.normal(size=3)
+            u /= np.linalg.norm(u)
+            out = np.concatenate([out, (u * ((out @ u).max() + self.r_e))[None]])
+        return _recentred(out)
+
     def __call__(self, x: Any, rng: np.random.Generator) -> np.ndarray | None:
         """A symmetrised structure from ``x`` (3N,), or None when no core has a group of order
         ≥ ``min_order``. The core is drawn with probability proportional to its group order."""
@@ -259,6 +302,8 @@ class OrbitCompletion:
         cores = self.cores(x)
         if not cores:
             return None
+        if self.twin and rng.random() < self.twin:
+            return self.twin_across(x, cores[int(rng.integers(len(cores)))], rng)
         if self.choose == "order":
             w = np.array([c.order for c in cores], dtype=float)
             core = cores[int(rng.choice(len(cores), p=w / w.sum()))]
@@ -302,6 +347,23 @@ class SymmetrisingStep:
                 self.applied += 1
                 return out
         return self.base(x, stepsize, rng)
+
+
+def _highest_axis(operations: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Unit axis of a proper rotation of smallest non-zero angle (highest order) among
+    ``operations`` (g, 3, 3), ties drawn at random; a random direction if there is none."""
+    proper = operations[np.linalg.det(operations) > 0]
+    angle = np.arccos(np.clip((np.trace(proper, axis1=1, axis2=2) - 1.0) / 2.0, -1.0, 1.0))
+    turning = angle > 1e-3
+    if not turning.any():
+        u = rng.normal(size=3)
+        return u / np.linalg.norm(u)
+    smallest = angle[turning].min()
+    pick = np.flatnonzero(turning & (angle < smallest + 0.05))
+    R = proper[int(pick[rng.integers(pick.size)])]
+    w, v = np.linalg.eig(R)
+    axis = np.real(v[:, int(np.argmin(np.abs(w - 1.0)))])
+    return axis / np.linalg.norm(axis)
 
 
 def _recentred(pos: np.ndarray) -> np.ndarray:
