@@ -12,7 +12,9 @@ Searches:
   20, 16 children per generation, mutation 0.1) with symmetrisation children at rate 0.3
   (:class:`levinthal.explore.symmetrisation.OrbitCompletion`: core point group + orbit
   completion, Oakley, Johnston & Wales 2013) — the LJ38 winner of
-  ``bench_basinhopping_vs_pele.py``.
+  ``bench_basinhopping_vs_pele.py`` (orbit completion, and 20 % of symmetrisations a twinning
+  across a plane perpendicular to a core rotation axis: the way from icosahedral to decahedral
+  cores).
 * ``bh-sym``: basin-hopping at T = 1 ε with a symmetrising step 10 % of the time.
 * ``ga``: the same GA without symmetrisation.
 * ``pele``: ``pele.systems.LJCluster(75).get_basinhopping()`` with its defaults (only in
