@@ -159,3 +159,31 @@ def test_twinning_an_icosahedron_across_a_five_fold_plane_gives_the_decahedron()
     q = minimize(L, y)
     assert q.energy == pytest.approx(-41.555195, abs=1e-5)
     assert len(point_group_operations(q.x, tol=1e-3)) == 20
+
+
+def test_ga_with_symmetrisation_resumes_bit_for_bit(lj38, tmp_path):
+    """The move keeps no state that matters (its core cache is a pure function of the structure),
+    so a killed run resumed with a fresh OrbitCompletion ends exactly where an unbroken one does."""
+    from levinthal.explore.sink import InMemoryMinima
+
+    class Killed(InMemoryMinima):
+        left = 30
+
+        def add_minimum(self, x, energy, *, source=None):
+            if self.left <= 0:
+                raise KeyboardInterrupt("killed")
+            self.left -= 1
+            return super().add_minimum(x, energy, source=source)
+
+    kw = dict(population_size=6, n_offspring=5, n_generations=10, seed=4, checkpoint_every=1,
+              symmetrise_rate=0.5)
+    full = genetic_algorithm(lj38, sink=InMemoryMinima(lj38), symmetrise=OrbitCompletion(lj38), **kw)
+    path = tmp_path / "ga.pkl"
+    with pytest.raises(KeyboardInterrupt):
+        genetic_algorithm(lj38, sink=Killed(lj38, checkpoint_path=path), symmetrise=OrbitCompletion(lj38),
+                          **kw)
+    resumed = genetic_algorithm(lj38, sink=InMemoryMinima(lj38, checkpoint_path=path),
+                                symmetrise=OrbitCompletion(lj38), **kw)
+    assert resumed.resumed_from is not None and 0 < resumed.resumed_from < 10
+    np.testing.assert_array_equal(resumed.population, full.population)
+    assert resumed.history == full.history and resumed.quenches == full.quenches
