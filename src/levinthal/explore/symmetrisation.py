@@ -27,14 +27,14 @@ This module implements that idea from the paper's description, in our own way:
    larger than the atoms left or that would put two atoms closer than ``overlap`` r_e. Atoms
    left over go one by one to the remaining orbit sites of lowest insertion energy, and if
    those run out, to random sites just outside the cluster.
-
 4. **Twinning** (a fraction ``twin`` of the moves, default 0.2): instead of completing orbits,
    one half of the cluster is reflected onto the other across the plane through the core's
    centre perpendicular to one of its highest-order rotation axes. Orbit completion keeps the
    core's point group, so from an icosahedral core it only ever builds icosahedral structures;
    across a five-fold plane the twin turns the icosahedral core into a decahedral one (Ino
-   1969), whose orbits the later completions then fill — the route to the decahedral global
-   minimum of LJ75.
+   1969), whose orbits later completions can fill: a way towards decahedral structures such
+   as the LJ75 global minimum (``benchmarks/bench_lj75_global_minimum.py`` measures whether
+   it gets there).
 
 The result is recentred; the quench that follows does the rest. The move needs a pair
 potential (``landscape.pair_potential(r)``, as :class:`~levinthal.systems.clusters.LennardJonesCluster`
