@@ -58,6 +58,7 @@ from typing import Any
 import numpy as np
 
 from levinthal.explore.steps import ClusterStep, StepTaker
+from levinthal.explore.steps import _positions as step_positions
 from levinthal.symmetry.point_group import point_group_operations
 
 __all__ = ["OrbitCompletion", "SymmetricCore", "SymmetrisingStep"]
@@ -257,13 +258,7 @@ class OrbitCompletion:
             acc += V(np.maximum(d, floor))
             nearest = np.minimum(nearest, d)
             left -= 1
-        out = np.concatenate(placed)
-        while left > 0:  # no orbit site left: just outside the cluster in a random direction
-            u = rng.normal(size=3)
-            u /= np.linalg.norm(u)
-            out = np.concatenate([out, (u * ((out @ u).max() + self.r_e))[None]])
-            left -= 1
-        return _recentred(out)
+        return _recentred(_fill_outside(np.concatenate(placed), self.n_atoms, self.r_e, rng))
 
     def twin_across(self, x: Any, core: SymmetricCore, rng: np.random.Generator) -> np.ndarray:
         """Reflect one half of the cluster onto the other across a plane through the core's
@@ -296,11 +291,7 @@ class OrbitCompletion:
             j = int(np.argmin(e))
             out = np.concatenate([out, rest[j:j + 1]])
             rest = np.delete(rest, j, axis=0)
-        while len(out) < self.n_atoms:
-            u = rng.normal(size=3)
-            u /= np.linalg.norm(u)
-            out = np.concatenate([out, (u * ((out @ u).max() + self.r_e))[None]])
-        return _recentred(out)
+        return _recentred(_fill_outside(out, self.n_atoms, self.r_e, rng))
 
     def __call__(self, x: Any, rng: np.random.Generator) -> np.ndarray | None:
         """A symmetrised structure from ``x`` (3N,), or None when no core has a group of order
@@ -378,11 +369,18 @@ def _recentred(pos: np.ndarray) -> np.ndarray:
     return (pos - pos.mean(axis=0)).reshape(-1)
 
 
+def _fill_outside(out: np.ndarray, n_atoms: int, r_e: float, rng: np.random.Generator) -> np.ndarray:
+    """``out`` (k, 3) topped up to ``n_atoms`` rows: each new atom r_e beyond the cluster's
+    extent along a random direction."""
+    while len(out) < n_atoms:
+        u = rng.normal(size=3)
+        u /= np.linalg.norm(u)
+        out = np.concatenate([out, (u * ((out @ u).max() + r_e))[None]])
+    return out
+
+
 def _positions(x: Any, n_atoms: int) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    if x.shape != (3 * n_atoms,):
-        raise ValueError(f"symmetrisation: x has shape {x.shape}, expected ({3 * n_atoms},) = "
-                         f"3 × {n_atoms} atoms")
-    if not np.all(np.isfinite(x)):
+    pos = step_positions(x, n_atoms, "symmetrisation")
+    if not np.all(np.isfinite(pos)):
         raise ValueError("symmetrisation: x has non-finite coordinates")
-    return x.reshape(n_atoms, 3)
+    return pos
