@@ -157,8 +157,11 @@ def test_twinning_an_icosahedron_across_a_five_fold_plane_gives_the_decahedron()
     y = OrbitCompletion(L, min_core=3, max_core=12).twin_across(x, core, np.random.default_rng(0))
     assert len(point_group_operations(y, tol=1e-2)) == 20
     q = minimize(L, y)
-    assert q.energy == pytest.approx(-41.555195, abs=1e-5)
     assert len(point_group_operations(q.x, tol=1e-3)) == 20
+    # a stationary point (the symmetric quench cannot leave D5h; the dense Hessian shows it is a
+    # saddle, not a minimum, so nothing here claims an energy)
+    assert np.linalg.norm(L.energy_gradient(q.x)[1]) < 1e-4
+    assert np.sum(np.linalg.eigvalsh(L.hessian(q.x)) < -1e-3) >= 1
 
 
 def test_ga_with_symmetrisation_resumes_bit_for_bit(lj38, tmp_path):
